@@ -1,0 +1,109 @@
+/*
+ * event.h: the eventsource-py event envelope (wire spec 3.2).
+ *
+ * A parsed event keeps the twelve base fields in typed form and everything
+ * else (the payload) as a json-c object whose keys keep their input order.
+ * Serialisation writes the base keys in the exact eventsource-py order and
+ * formats (compact JSON, "Z" timestamps, lowercase hyphenated UUIDs),
+ * followed by the payload keys.
+ */
+#ifndef EVBUS_EVENT_H
+#define EVBUS_EVENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct json_object;
+
+#define EVBUS_UUID_LEN		36	/* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" */
+#define EVBUS_TIME_LEN		40	/* room for "YYYY-MM-DDTHH:MM:SS.ffffff+00:00" */
+
+struct evbus_event {
+	char			 event_id[EVBUS_UUID_LEN + 1];
+	char			*event_type;
+	int64_t			 event_version;
+	int64_t			 occurred_sec;	/* seconds since the epoch, UTC */
+	int32_t			 occurred_usec;	/* 0..999999 */
+	char			 aggregate_id[EVBUS_UUID_LEN + 1];
+	char			*aggregate_type;
+	int64_t			 aggregate_version;
+	char			 tenant_id[EVBUS_UUID_LEN + 1];	/* "" = null */
+	char			*actor_id;			/* NULL = null */
+	char			 correlation_id[EVBUS_UUID_LEN + 1];
+	char			 causation_id[EVBUS_UUID_LEN + 1];	/* "" = null */
+	struct json_object	*metadata;	/* object, never NULL after parse */
+	struct json_object	*payload;	/* object of the remaining keys */
+};
+
+/* Flags for evbus_event_parse(). */
+#define EVBUS_EVENT_FILL_DEFAULTS	0x01	/* fill event_id, occurred_at, correlation_id, versions, metadata */
+#define EVBUS_EVENT_NO_EXTRA		0x02	/* refuse keys beyond the base fields */
+
+/*
+ * Parse and validate one event from a JSON text of len bytes (not
+ * necessarily NUL-terminated).  Without FILL_DEFAULTS every defaulted field
+ * must be present except the nullable ones, as a Python consumer would
+ * also accept omitted keys only through its class defaults; with it,
+ * missing event_id/correlation_id get fresh UUID4s, occurred_at gets now,
+ * versions get 1 and metadata {}.  aggregate_id, aggregate_type and
+ * event_type are always required.
+ *
+ * Returns 0, or -1 with err naming the field ("aggregate_id: not a UUID").
+ * On failure *ev is left empty (safe to evbus_event_free).
+ */
+int	 evbus_event_parse(const char *json, size_t len, int flags,
+	    struct evbus_event *ev, char *err, size_t errlen);
+
+/* The same from an already parsed JSON object (not consumed). */
+int	 evbus_event_from_json(struct json_object *obj, int flags,
+	    struct evbus_event *ev, char *err, size_t errlen);
+
+/*
+ * Serialise to compact JSON.  Returns a malloc'd NUL-terminated string
+ * (length in *lenp if not NULL), or NULL on allocation failure.
+ */
+char	*evbus_event_serialize(const struct evbus_event *ev, size_t *lenp);
+
+/* "{aggregate_type}.{event_type}" into buf; -1 if it does not fit. */
+int	 evbus_event_routing_key(const struct evbus_event *ev, char *buf,
+	    size_t len);
+
+/* Release what evbus_event_parse allocated; the struct is zeroed. */
+void	 evbus_event_free(struct evbus_event *ev);
+
+/* Helpers, exported for the codec's users and tests. */
+
+/* A fresh random UUID4, lowercase and hyphenated, into buf (37 bytes). */
+void	 evbus_uuid4(char buf[EVBUS_UUID_LEN + 1]);
+
+/*
+ * Normalise a UUID (hyphenated in any case, or 32 hex digits) to the
+ * lowercase hyphenated form.  Returns 0 or -1 when s is not a UUID.
+ */
+int	 evbus_uuid_normalize(const char *s, char out[EVBUS_UUID_LEN + 1]);
+
+/*
+ * Parse an ISO-8601 date-time ("YYYY-MM-DDTHH:MM:SS[.f{1,6}][Z|+HH:MM]",
+ * a space is accepted for the "T", no zone means UTC) into UTC seconds and
+ * microseconds.  Returns 0 or -1.
+ */
+int	 evbus_time_parse(const char *s, int64_t *sec, int32_t *usec);
+
+/*
+ * Format UTC seconds and microseconds: style EVBUS_TIME_Z gives pydantic's
+ * "2025-03-14T15:09:26.535897Z", EVBUS_TIME_OFFSET gives Python isoformat's
+ * "2025-03-14T15:09:26.535897+00:00"; the fraction is omitted when usec is
+ * 0.  Returns buf.
+ */
+#define EVBUS_TIME_Z		0
+#define EVBUS_TIME_OFFSET	1
+char	*evbus_time_format(int64_t sec, int32_t usec, int style, char *buf,
+	    size_t len);
+
+/* Now as UTC seconds and microseconds. */
+void	 evbus_time_now(int64_t *sec, int32_t *usec);
+
+/* 1 when s matches ^[A-Za-z0-9_.-]+$ (aggregate_type). */
+int	 evbus_aggregate_type_valid(const char *s);
+
+#endif

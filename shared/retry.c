@@ -1,0 +1,85 @@
+/*
+ * retry.c: exponential backoff with symmetric jitter, as eventsource-py's
+ * RetryPolicy computes it, and the same validation rules and messages.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "retry.h"
+
+int
+evbus_retry_policy_check(const struct evbus_retry_policy *p, char *err,
+    size_t errlen)
+{
+	if (!(p->base_delay > 0))
+		snprintf(err, errlen, "base_delay must be > 0, got %g",
+		    p->base_delay);
+	else if (!(p->max_delay > 0))
+		snprintf(err, errlen, "max_delay must be > 0, got %g",
+		    p->max_delay);
+	else if (p->max_delay < p->base_delay)
+		snprintf(err, errlen, "max_delay must be >= base_delay, got "
+		    "%g < %g", p->max_delay, p->base_delay);
+	else if (!(p->jitter >= 0.0 && p->jitter <= 1.0))
+		snprintf(err, errlen, "jitter must be between 0.0 and 1.0, "
+		    "got %g", p->jitter);
+	else if (p->max_retries < 0)
+		snprintf(err, errlen, "max_retries must be >= 0, got %d",
+		    p->max_retries);
+	else
+		return 0;
+	return -1;
+}
+
+double
+evbus_retry_base(const struct evbus_retry_policy *p, int n)
+{
+	double	 d;
+
+	if (n < 0)
+		n = 0;
+	if (n > 512)
+		n = 512;
+	/* ldexp keeps 2^n exact; min() with max_delay tames the huge ones. */
+	d = ldexp(p->base_delay, n);
+	if (!(d <= p->max_delay))
+		d = p->max_delay;
+	return d;
+}
+
+double
+evbus_retry_delay(const struct evbus_retry_policy *p, int n, double u)
+{
+	double	 d = evbus_retry_base(p, n);
+
+	if (p->jitter > 0) {
+		if (u < -1.0)
+			u = -1.0;
+		if (u > 1.0)
+			u = 1.0;
+		d += d * p->jitter * u;
+		if (d < 0)
+			d = 0;
+	}
+	return d;
+}
+
+double
+evbus_retry_uniform(void)
+{
+	/* 53 random bits mapped onto [-1, 1]. */
+	uint64_t r = ((uint64_t)arc4random() << 21) ^ arc4random();
+
+	r &= (UINT64_C(1) << 53) - 1;
+	return (double)r / (double)((UINT64_C(1) << 53) - 1) * 2.0 - 1.0;
+}
+
+int
+evbus_retry_exhausted(const struct evbus_retry_policy *p, long long n)
+{
+	return n >= p->max_retries;
+}

@@ -1,0 +1,45 @@
+/*
+ * url.h: amqp:// and amqps:// URLs.
+ *
+ *   amqp[s]://[user[:password]@]host[:port][/vhost][?query]
+ *
+ * host may be an IPv6 literal in brackets; user, password and vhost are
+ * percent-decoded ("%2f" is "/"); an empty or missing vhost is "/".
+ * Default port 5672 for amqp, 5671 for amqps; default user and password
+ * are RabbitMQ's "guest" only when the URL carries no user at all.
+ */
+#ifndef EVBUS_URL_H
+#define EVBUS_URL_H
+
+#define EVBUS_URL_FIELD_MAX	256
+
+struct evbus_url {
+	int	 tls;			/* 1 for amqps:// */
+	int	 has_user;		/* the URL named a user */
+	int	 has_password;		/* the URL carried a password */
+	char	 user[EVBUS_URL_FIELD_MAX];
+	char	 password[EVBUS_URL_FIELD_MAX];
+	char	 host[EVBUS_URL_FIELD_MAX];	/* without brackets */
+	int	 port;
+	char	 vhost[EVBUS_URL_FIELD_MAX];
+};
+
+/*
+ * Parse s into *u.  Returns 0, or -1 with a reason in err (e.g. "port
+ * 70000 out of range", "scheme must be amqp:// or amqps://").
+ */
+int	 evbus_url_parse(const char *s, struct evbus_url *u, char *err,
+	    size_t errlen);
+
+/*
+ * Write s with its credentials masked ("amqp://***:***@host:5672/vhost")
+ * into buf.  Works on unparsable input too, so it is safe for error
+ * messages: anything between "://" and the last "@" of the authority is
+ * masked.  Returns buf.
+ */
+char	*evbus_url_mask(const char *s, char *buf, size_t len);
+
+/* Format u as a URL without password, for logs ("amqp://user@host:port/vh"). */
+char	*evbus_url_display(const struct evbus_url *u, char *buf, size_t len);
+
+#endif
