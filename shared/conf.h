@@ -94,6 +94,7 @@ struct evbus_config {
 	char			*group;
 	double			 shutdown_timeout;
 	char			*syslog_facility;
+	int			 syslog_facility_code;	/* LOG_DAEMON, ... */
 
 	/* The libconfig tree, kept for handler sections (handlers.<name>). */
 	void			*tree;

@@ -41,26 +41,37 @@ struct evbus_event {
 
 /*
  * Parse and validate one event from a JSON text of len bytes (not
- * necessarily NUL-terminated).  Without FILL_DEFAULTS every defaulted field
- * must be present except the nullable ones, as a Python consumer would
- * also accept omitted keys only through its class defaults; with it,
- * missing event_id/correlation_id get fresh UUID4s, occurred_at gets now,
- * versions get 1 and metadata {}.  aggregate_id, aggregate_type and
- * event_type are always required.
+ * necessarily NUL-terminated).  Without FILL_DEFAULTS event_id,
+ * occurred_at and correlation_id must be present; with it, missing
+ * event_id/correlation_id get fresh UUID4s and occurred_at gets now.
+ * Either way the versions default to 1, metadata to {} and the nullable
+ * fields (tenant_id, actor_id, causation_id) to null, as their Python
+ * class defaults do.  aggregate_id, aggregate_type and event_type are
+ * always required.  UUIDs are normalised to lowercase hyphenated form and
+ * occurred_at is converted to UTC.
  *
- * Returns 0, or -1 with err naming the field ("aggregate_id: not a UUID").
- * On failure *ev is left empty (safe to evbus_event_free).
+ * The text must be valid UTF-8 and strict JSON (no NaN/Infinity, no lone
+ * surrogates, integers within 64 bits, nesting at most 64 deep).
+ *
+ * Returns 0, or -1 with err naming the field ("aggregate_id: not a UUID:
+ * \"xyz\"", "body: invalid JSON at offset 7: ...").  *ev is overwritten
+ * first; on failure it is left empty (safe to evbus_event_free).
  */
 int	 evbus_event_parse(const char *json, size_t len, int flags,
 	    struct evbus_event *ev, char *err, size_t errlen);
 
-/* The same from an already parsed JSON object (not consumed). */
+/*
+ * The same from an already parsed JSON object (not consumed: metadata and
+ * payload are deep copies, obj may be changed or freed afterwards).
+ */
 int	 evbus_event_from_json(struct json_object *obj, int flags,
 	    struct evbus_event *ev, char *err, size_t errlen);
 
 /*
- * Serialise to compact JSON.  Returns a malloc'd NUL-terminated string
- * (length in *lenp if not NULL), or NULL on allocation failure.
+ * Serialise to compact JSON, as pydantic's model_dump_json() would.
+ * Returns a malloc'd NUL-terminated string (length in *lenp if not NULL),
+ * or NULL on allocation failure or a metadata/payload value nested deeper
+ * than 64.  Payload keys named like a base field are skipped.
  */
 char	*evbus_event_serialize(const struct evbus_event *ev, size_t *lenp);
 
@@ -105,5 +116,13 @@ void	 evbus_time_now(int64_t *sec, int32_t *usec);
 
 /* 1 when s matches ^[A-Za-z0-9_.-]+$ (aggregate_type). */
 int	 evbus_aggregate_type_valid(const char *s);
+
+/*
+ * v as Python's repr() writes a float ("0.1", "100.0", "1e+16", "1e-05",
+ * "nan", "-inf"), for messages that must read like Python's (the codec
+ * writes JSON doubles as pydantic does, which differs below 1e-4: "1e-6").
+ * 32 bytes always suffice.  Returns buf.
+ */
+char	*evbus_float_repr(double v, char *buf, size_t len);
 
 #endif

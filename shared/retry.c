@@ -9,24 +9,32 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "event.h"	/* evbus_float_repr */
 #include "retry.h"
 
+/*
+ * Numbers are written as Python writes the floats in RetryPolicy's messages
+ * ("got 0.0", "got -1.5", "got 1e-05").
+ */
 int
 evbus_retry_policy_check(const struct evbus_retry_policy *p, char *err,
     size_t errlen)
 {
+	char	 a[32], b[32];
+
 	if (!(p->base_delay > 0))
-		snprintf(err, errlen, "base_delay must be > 0, got %g",
-		    p->base_delay);
+		snprintf(err, errlen, "base_delay must be > 0, got %s",
+		    evbus_float_repr(p->base_delay, a, sizeof(a)));
 	else if (!(p->max_delay > 0))
-		snprintf(err, errlen, "max_delay must be > 0, got %g",
-		    p->max_delay);
+		snprintf(err, errlen, "max_delay must be > 0, got %s",
+		    evbus_float_repr(p->max_delay, a, sizeof(a)));
 	else if (p->max_delay < p->base_delay)
 		snprintf(err, errlen, "max_delay must be >= base_delay, got "
-		    "%g < %g", p->max_delay, p->base_delay);
+		    "%s < %s", evbus_float_repr(p->max_delay, a, sizeof(a)),
+		    evbus_float_repr(p->base_delay, b, sizeof(b)));
 	else if (!(p->jitter >= 0.0 && p->jitter <= 1.0))
 		snprintf(err, errlen, "jitter must be between 0.0 and 1.0, "
-		    "got %g", p->jitter);
+		    "got %s", evbus_float_repr(p->jitter, a, sizeof(a)));
 	else if (p->max_retries < 0)
 		snprintf(err, errlen, "max_retries must be >= 0, got %d",
 		    p->max_retries);
@@ -62,7 +70,8 @@ evbus_retry_delay(const struct evbus_retry_policy *p, int n, double u)
 		if (u > 1.0)
 			u = 1.0;
 		d += d * p->jitter * u;
-		if (d < 0)
+		/* max(0.0, d) as Python has it, which also turns NaN into 0. */
+		if (!(d > 0))
 			d = 0;
 	}
 	return d;

@@ -19,7 +19,8 @@ struct evbus_retry_policy {
 
 /*
  * Validate with eventsource-py's rules and messages ("base_delay must be
- * > 0, got 0"); returns 0 or -1 with the first violated rule in err.
+ * > 0, got 0.0", floats written as Python does); returns 0 or -1 with the
+ * first violated rule in err.
  */
 int	 evbus_retry_policy_check(const struct evbus_retry_policy *, char *err,
 	    size_t errlen);

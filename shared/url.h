@@ -32,9 +32,8 @@ int	 evbus_url_parse(const char *s, struct evbus_url *u, char *err,
 	    size_t errlen);
 
 /*
- * Write s with its credentials masked ("amqp://***:***@host:5672/vhost")
- * into buf.  Works on unparsable input too, so it is safe for error
- * messages: anything between "://" and the last "@" of the authority is
+ * Write s into buf with user and password each replaced by three stars.
+ * Works on unparsable input too, so it is safe for error messages: anything between "://" and the last "@" of the authority is
  * masked.  Returns buf.
  */
 char	*evbus_url_mask(const char *s, char *buf, size_t len);

@@ -1,2 +1,203 @@
+/*
+ * main.c: evbusd's command line.
+ *
+ * parse_args() turns argv into struct evbusd_opts; main() dispatches to
+ * the config test (-n), the sample printer (-S) or the daemon.  The daemon
+ * itself (fork the workers, serve the status socket) is not written yet.
+ */
 #include "config.h"
-int main(void) { return 0; }
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#ifdef HAVE_RABBITMQ_C_AMQP_H
+#include <rabbitmq-c/amqp.h>
+#else
+#include <amqp.h>
+#endif
+#include <json_c_version.h>
+#include <libconfig.h>
+
+#include "conf.h"
+#include "log.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR	"/usr/local/etc"
+#endif
+
+#define EVBUSD_CONF	SYSCONFDIR "/evbus/evbusd.conf"
+#define EVBUS_EX_USAGE	64	/* sysexits EX_USAGE */
+
+struct evbusd_opts {
+	const char	*conf_path;
+	int		 config_test;	/* -n */
+	int		 sample;	/* -S */
+	int		 foreground;	/* -d */
+	int		 verbose;	/* -v, repeatable */
+};
+
+static const struct option longopts[] = {
+	{ "config",		required_argument,	NULL,	'f' },
+	{ "config-test",	no_argument,		NULL,	'n' },
+	{ "foreground",		no_argument,		NULL,	'd' },
+	{ "verbose",		no_argument,		NULL,	'v' },
+	{ "sample-config",	no_argument,		NULL,	'S' },
+	{ "help",		no_argument,		NULL,	'h' },
+	{ "version",		no_argument,		NULL,	'V' },
+	{ NULL,			0,			NULL,	0 }
+};
+
+static void	usage(FILE *);
+static void	version(void);
+static void	parse_args(int, char **, struct evbusd_opts *);
+static struct evbus_config *load_config(const char *);
+static int	config_test(const struct evbusd_opts *);
+static int	run_daemon(const struct evbusd_opts *);
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+"usage: evbusd [-dhnSvV] [-f file]\n"
+"\n"
+"  -f, --config FILE     configuration file (default " EVBUSD_CONF ")\n"
+"  -n, --config-test     check the configuration, print every problem, and\n"
+"                        exit: 0 when it is valid, %d when it is not\n"
+"  -d, --foreground      stay in the foreground and log to stderr\n"
+"  -v, --verbose         log more; repeat for more still\n"
+"  -S, --sample-config   print a sample configuration with every key and\n"
+"                        its default, and exit\n"
+"  -h, --help            print this help and exit\n"
+"  -V, --version         print the version and the library versions, and "
+"exit\n", EVBUS_EX_CONFIG);
+}
+
+static void
+version(void)
+{
+	printf("evbusd %s\n", PACKAGE_VERSION);
+	printf("librabbitmq %s, json-c %s, libconfig %d.%d.%d\n",
+	    amqp_version(), json_c_version(), LIBCONFIG_VER_MAJOR,
+	    LIBCONFIG_VER_MINOR, LIBCONFIG_VER_REVISION);
+}
+
+static void
+parse_args(int argc, char **argv, struct evbusd_opts *o)
+{
+	int	 ch;
+
+	memset(o, 0, sizeof(*o));
+	o->conf_path = EVBUSD_CONF;
+	while ((ch = getopt_long(argc, argv, "f:ndvShV", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			o->conf_path = optarg;
+			break;
+		case 'n':
+			o->config_test = 1;
+			break;
+		case 'd':
+			o->foreground = 1;
+			break;
+		case 'v':
+			o->verbose++;
+			break;
+		case 'S':
+			o->sample = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'V':
+			version();
+			exit(0);
+		default:
+			usage(stderr);
+			exit(EVBUS_EX_USAGE);
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "evbusd: unexpected argument \"%s\"\n",
+		    argv[optind]);
+		usage(stderr);
+		exit(EVBUS_EX_USAGE);
+	}
+}
+
+/* Load the config; print each problem as "file:line: message". */
+static struct evbus_config *
+load_config(const char *path)
+{
+	struct evbus_conf_errors	 errs = { NULL, 0 };
+	struct evbus_config		*cfg;
+	size_t				 i;
+
+	if ((cfg = evbus_config_load(path, &errs)) == NULL) {
+		for (i = 0; i < errs.n; i++)
+			fprintf(stderr, "%s\n", errs.msgs[i]);
+		if (errs.n == 0)
+			fprintf(stderr, "%s: invalid configuration\n", path);
+	}
+	evbus_conf_errors_clear(&errs);
+	return cfg;
+}
+
+/* -n: check the configuration; with -v, show what it amounts to. */
+static int
+config_test(const struct evbusd_opts *o)
+{
+	struct evbus_config	*cfg;
+	char			 url[512];
+	size_t			 i;
+
+	if ((cfg = load_config(o->conf_path)) == NULL)
+		return EVBUS_EX_CONFIG;
+	if (o->verbose > 0) {
+		evbus_url_display(&cfg->url, url, sizeof(url));
+		printf("broker %s%s\n", url, cfg->url.has_password ?
+		    " (with password)" : "");
+		printf("exchange \"%s\" (%s), queue \"%s\"\n",
+		    cfg->exchange_name,
+		    evbus_exchange_type_str(cfg->exchange_type),
+		    cfg->queue_name);
+		if (cfg->enable_dlq)
+			printf("dlq exchange \"%s\", dlq queue \"%s\"\n",
+			    cfg->dlq_exchange_name, cfg->dlq_queue_name);
+		for (i = 0; i < cfg->nrouting_keys; i++)
+			printf("binding \"%s\"\n", cfg->routing_keys[i]);
+		printf("%d workers named %s-<index>, plugins in %s\n",
+		    cfg->workers, cfg->consumer_name, cfg->plugin_dir);
+	}
+	printf("configuration OK\n");
+	evbus_config_free(cfg);
+	return 0;
+}
+
+/* The daemon proper; for now only its configuration is loaded. */
+static int
+run_daemon(const struct evbusd_opts *o)
+{
+	log_init(1, o->verbose, LOG_DAEMON);
+	log_warnx("the daemon is not implemented yet; use -n");
+	return 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct evbusd_opts	 opts;
+
+	log_procinit("evbusd");
+	parse_args(argc, argv, &opts);
+	if (opts.sample) {
+		evbus_config_write_sample(stdout);
+		return fflush(stdout) == 0 ? 0 : 1;
+	}
+	if (opts.config_test)
+		return config_test(&opts);
+	return run_daemon(&opts);
+}

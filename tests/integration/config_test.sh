@@ -1,0 +1,172 @@
+#!/bin/bash
+# config_test.sh: evbusd's command line and its config test mode (-n),
+# run against the shipped sample and against configs broken on purpose.
+# Needs no broker.  Run by automake's harness with EVBUS_SRCDIR and
+# EVBUS_BUILDDIR set (absolute paths); exits 0 when every check passed.
+set -u
+
+: "${EVBUS_SRCDIR:?EVBUS_SRCDIR must be set}"
+: "${EVBUS_BUILDDIR:?EVBUS_BUILDDIR must be set}"
+
+EVBUSD=$EVBUS_BUILDDIR/evbusd
+SAMPLE=$EVBUS_SRCDIR/etc/evbusd.conf
+EX_CONFIG=78
+EX_USAGE=64
+
+# The caller's password must not change what evbusd sees.
+unset EVBUS_PASSWORD
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/evbus-config-test.XXXXXX") || exit 99
+trap 'rm -rf "$tmp"' EXIT
+umask 022
+
+passed=0
+failed=0
+
+pass() { echo "ok - $*"; passed=$((passed + 1)); }
+fail() { echo "not ok - $*"; failed=$((failed + 1)); }
+
+# run CMD...: run it with a time limit; sets rc, out and err.
+run() {
+	timeout 30 "$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	out=$(cat "$tmp/out")
+	err=$(cat "$tmp/err")
+}
+
+# check DESC COND...: pass when the command COND... succeeds, else fail
+# and show what evbusd printed.
+check() {
+	local desc=$1
+	shift
+	if "$@"; then
+		pass "$desc"
+	else
+		fail "$desc"
+		echo "#   exit status: $rc"
+		[ -n "$out" ] && echo "$out" | sed 's/^/#   stdout: /'
+		[ -n "$err" ] && echo "$err" | sed 's/^/#   stderr: /'
+	fi
+	return 0
+}
+
+has() { grep -qF -- "$2" <<<"$1"; }
+lacks() { ! grep -qF -- "$2" <<<"$1"; }
+nlines() { [ -z "$1" ] && echo 0 || wc -l <<<"$1"; }
+
+if [ ! -x "$EVBUSD" ]; then
+	fail "$EVBUSD is not built"
+	echo "$passed passed, $failed failed"
+	exit 1
+fi
+
+# 1. The shipped sample is accepted as is.
+run "$EVBUSD" -n -f "$SAMPLE"
+check "sample etc/evbusd.conf: exit 0" [ "$rc" -eq 0 ]
+check "sample etc/evbusd.conf: prints \"configuration OK\"" \
+	[ "$out" = "configuration OK" ]
+check "sample etc/evbusd.conf: nothing on stderr" [ -z "$err" ]
+
+# 2. The sample written from the key table passes too, and matches the
+#    shipped one except for the paths configure chooses.
+run "$EVBUSD" --sample-config
+check "--sample-config: exit 0" [ "$rc" -eq 0 ]
+cp "$tmp/out" "$tmp/generated.conf"
+run "$EVBUSD" --config-test --config "$tmp/generated.conf"
+check "--sample-config output passes -n" [ "$rc" -eq 0 ]
+pathkeys='^#(plugin_dir|status_socket|pid_file) = '
+if diff <(grep -Ev "$pathkeys" "$tmp/generated.conf") \
+    <(grep -Ev "$pathkeys" "$SAMPLE") >"$tmp/diff"; then
+	pass "etc/evbusd.conf is what evbusd -S writes"
+else
+	fail "etc/evbusd.conf is what evbusd -S writes (regenerate it)"
+	sed 's/^/#   /' "$tmp/diff" | head -20
+fi
+
+# 3. Three errors on known lines: all reported, each with file:line.
+broken=$tmp/broken.conf
+cat >"$broken" <<'EOF'
+# broken on purpose: errors on lines 2, 4 and 6
+prefetch_count = 0;
+exchange_name = "orders";
+bogus_key = 1;
+
+durable = "yes";
+workers = 4;
+EOF
+run "$EVBUSD" -n -f "$broken"
+check "three errors: exit $EX_CONFIG" [ "$rc" -eq "$EX_CONFIG" ]
+check "three errors: line 2 out of range" \
+	has "$err" "$broken:2: prefetch_count: 0 is out of range (1..65535)"
+check "three errors: line 4 unknown key" \
+	has "$err" "$broken:4: unknown key \"bogus_key\""
+check "three errors: line 6 wrong type" \
+	has "$err" "$broken:6: durable: expected a boolean"
+check "three errors: exactly three lines on stderr" \
+	[ "$(nlines "$err")" -eq 3 ]
+check "three errors: no \"configuration OK\"" lacks "$out" "configuration OK"
+
+# 4. A syntax error names its line.
+cat >"$tmp/syntax.conf" <<'EOF'
+workers = 2;
+
+prefetch_count = ;
+EOF
+run "$EVBUSD" -n -f "$tmp/syntax.conf"
+check "syntax error: exit $EX_CONFIG" [ "$rc" -eq "$EX_CONFIG" ]
+check "syntax error: file and line 3" \
+	has "$err" "$tmp/syntax.conf:3: syntax error"
+
+# 5. A password in a group-readable file is refused, never printed.
+secret=$tmp/secret.conf
+echo 'rabbitmq_url = "amqp://app:TopSecret1@localhost:5672/prod";' >"$secret"
+chmod 640 "$secret"
+run "$EVBUSD" -n -f "$secret"
+check "password, mode 0640: exit $EX_CONFIG" [ "$rc" -eq "$EX_CONFIG" ]
+check "password, mode 0640: names file, mode and fix" \
+	has "$err" "$secret:1: rabbitmq_url holds a password but $secret is readable by its group (mode 0640); run chmod 600 $secret, or remove the password from the URL and set EVBUS_PASSWORD instead"
+check "password, mode 0640: password not shown" lacks "$err$out" "TopSecret1"
+chmod 600 "$secret"
+run "$EVBUSD" -n -v -f "$secret"
+check "password, mode 0600: accepted" [ "$rc" -eq 0 ]
+check "password, mode 0600: password not shown by -v" \
+	lacks "$err$out" "TopSecret1"
+
+# 6. EVBUS_PASSWORD supplies the password; the file may then be 0644.
+echo 'rabbitmq_url = "amqp://app@localhost/prod";' >"$tmp/envpw.conf"
+chmod 644 "$tmp/envpw.conf"
+EVBUS_PASSWORD=FromEnv2 run "$EVBUSD" -n -v -f "$tmp/envpw.conf"
+check "EVBUS_PASSWORD: accepted" [ "$rc" -eq 0 ]
+check "EVBUS_PASSWORD: used" has "$out" "(with password)"
+check "EVBUS_PASSWORD: not shown" lacks "$err$out" "FromEnv2"
+
+# 7. A missing file is a config error, not a crash.
+run "$EVBUSD" -n -f "$tmp/missing.conf"
+check "missing file: exit $EX_CONFIG" [ "$rc" -eq "$EX_CONFIG" ]
+check "missing file: says so" \
+	has "$err" "$tmp/missing.conf: cannot open: No such file or directory"
+
+# 8. --help lists every option; --version names the libraries.
+run "$EVBUSD" --help
+check "--help: exit 0" [ "$rc" -eq 0 ]
+for opt in -f --config -n --config-test -d --foreground -v --verbose \
+    -S --sample-config -h --help -V --version; do
+	check "--help: lists $opt" has "$out" "$opt"
+done
+run "$EVBUSD" -h
+check "-h: exit 0" [ "$rc" -eq 0 ]
+run "$EVBUSD" --version
+check "--version: exit 0" [ "$rc" -eq 0 ]
+check "--version: first line is \"evbusd <version>\"" \
+	grep -qE '^evbusd [0-9]+\.[0-9]+' <<<"$out"
+for lib in librabbitmq json-c libconfig; do
+	check "--version: names $lib" has "$out" "$lib "
+done
+
+# 9. A bad option is a usage error.
+run "$EVBUSD" --no-such-option
+check "bad option: exit $EX_USAGE" [ "$rc" -eq "$EX_USAGE" ]
+check "bad option: usage on stderr" has "$err" "usage: evbusd"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

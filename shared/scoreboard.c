@@ -1,0 +1,144 @@
+/*
+ * scoreboard.c: the shared-memory scoreboard and its seqlock.
+ */
+#include "config.h"
+
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "scoreboard.h"
+
+size_t
+evbus_sb_size(unsigned int nslots)
+{
+	return sizeof(struct evbus_scoreboard) +
+	    (size_t)nslots * sizeof(struct evbus_slot);
+}
+
+struct evbus_scoreboard *
+evbus_sb_create(unsigned int nslots)
+{
+	struct evbus_scoreboard	*sb;
+
+	sb = mmap(NULL, evbus_sb_size(nslots), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sb == MAP_FAILED)
+		return NULL;
+	memset(sb, 0, evbus_sb_size(nslots));
+	sb->magic = EVBUS_SB_MAGIC;
+	sb->version = EVBUS_SB_VERSION;
+	sb->nslots = nslots;
+	sb->slot_size = sizeof(struct evbus_slot);
+	return sb;
+}
+
+void
+evbus_sb_destroy(struct evbus_scoreboard *sb)
+{
+	if (sb != NULL)
+		munmap(sb, evbus_sb_size(sb->nslots));
+}
+
+void
+evbus_slot_begin(struct evbus_slot *s)
+{
+	__atomic_store_n(&s->seq, s->seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+void
+evbus_slot_end(struct evbus_slot *s)
+{
+	__atomic_store_n(&s->seq, s->seq + 1, __ATOMIC_RELEASE);
+}
+
+void
+evbus_slot_read(const struct evbus_slot *s, struct evbus_slot *out)
+{
+	uint32_t	 a, b;
+
+	for (;;) {
+		a = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
+		if (a & 1)
+			continue;
+		memcpy(out, (const void *)s, sizeof(*out));
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		b = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
+		if (a == b)
+			return;
+	}
+}
+
+void
+evbus_stats_add(struct evbus_worker_stats *sum,
+    const struct evbus_worker_stats *a)
+{
+	uint32_t	 i, j, k;
+
+#define ADD(f) sum->f += a->f
+#define LATEST(f) if (a->f > sum->f) sum->f = a->f
+	ADD(events_published); ADD(events_consumed);
+	ADD(events_processed_success); ADD(events_processed_failed);
+	ADD(messages_sent_to_dlq); ADD(handler_errors); ADD(reconnections);
+	ADD(publish_confirms); ADD(publish_returns); ADD(batch_publishes);
+	ADD(batch_events_published); ADD(batch_partial_failures);
+	LATEST(last_publish_at); LATEST(last_consume_at);
+	LATEST(last_error_at);
+	ADD(received); ADD(skipped); ADD(malformed); ADD(retried);
+	ADD(dropped); ADD(redelivered);
+	/* Handlers are matched by name: workers may load different sets. */
+	for (i = 0; i < a->nhandlers && i < EVBUS_STATS_MAX_HANDLERS; i++) {
+		const struct evbus_handler_stats *h = &a->handlers[i];
+		struct evbus_handler_stats *t = NULL;
+
+		for (j = 0; j < sum->nhandlers; j++)
+			if (strcmp(sum->handlers[j].name, h->name) == 0)
+				t = &sum->handlers[j];
+		if (t == NULL) {
+			if (sum->nhandlers == EVBUS_STATS_MAX_HANDLERS)
+				continue;
+			t = &sum->handlers[sum->nhandlers++];
+			memcpy(t->name, h->name, sizeof(t->name));
+		}
+		t->calls += h->calls;
+		t->ok += h->ok;
+		t->retry += h->retry;
+		t->fail += h->fail;
+		t->latency_sum_us += h->latency_sum_us;
+		for (k = 0; k < EVBUS_STATS_LAT_BUCKETS; k++)
+			t->latency[k] += h->latency[k];
+	}
+#undef ADD
+#undef LATEST
+}
+
+uint64_t
+evbus_stats_percentile(const uint64_t *hist, int nbuckets, double p)
+{
+	uint64_t	 total = 0, want, seen = 0;
+	int		 i;
+
+	for (i = 0; i < nbuckets; i++)
+		total += hist[i];
+	if (total == 0)
+		return 0;
+	want = (uint64_t)((p / 100.0) * (double)total + 0.999999);
+	if (want == 0)
+		want = 1;
+	for (i = 0; i < nbuckets; i++) {
+		seen += hist[i];
+		if (seen >= want)
+			return (uint64_t)1 << i;	/* bucket upper bound */
+	}
+	return (uint64_t)1 << (nbuckets - 1);
+}
+
+int64_t
+evbus_mono_us(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}

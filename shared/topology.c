@@ -1,0 +1,236 @@
+/*
+ * topology.c: declaring evbus's entities, identical in names, flags and
+ * arguments to eventsource-py's so that Python and C services can share
+ * them (wire spec 2.4), and explaining a refused redeclaration.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "topology.h"
+
+static const char *
+exchange_type_name(enum evbus_exchange_type t)
+{
+	return evbus_exchange_type_str(t);
+}
+
+/* Add the "what to check" advice to a refused declaration. */
+static int
+explain(struct evbus_amqp *a, int rc, const char *kind, const char *name,
+    const char *check)
+{
+	char	 buf[EVBUS_AMQP_ERRLEN];
+
+	if (strstr(a->err, " 406 ") != NULL || strstr(a->err, ": 406 ") ||
+	    strstr(a->err, "PRECONDITION_FAILED") != NULL) {
+		snprintf(buf, sizeof(buf), "%s (the %s '%s' already exists "
+		    "with other settings: check %s in the configuration "
+		    "against the existing one, or delete it if nothing "
+		    "depends on it)", a->err, kind, name, check);
+		memcpy(a->err, buf, sizeof(a->err));
+	} else if (strstr(a->err, "ACCESS_REFUSED") != NULL) {
+		snprintf(buf, sizeof(buf), "%s (the broker user lacks "
+		    "configure/write/read permission on the %s '%s')",
+		    a->err, kind, name);
+		memcpy(a->err, buf, sizeof(a->err));
+	}
+	return rc;
+}
+
+static int
+declare_exchange(struct evbus_amqp *a, amqp_channel_t ch, const char *name,
+    const char *type, const struct evbus_config *c)
+{
+	char	 what[EVBUS_NAME_MAX + 64];
+
+	if (amqp_exchange_declare(a->conn, ch, amqp_cstring_bytes(name),
+	    amqp_cstring_bytes(type), 0, c->durable, c->auto_delete, 0,
+	    amqp_empty_table) == NULL) {
+		snprintf(what, sizeof(what), "exchange.declare '%s' (%s)",
+		    name, type);
+		return explain(a, evbus_amqp_fail_last(a, ch, what),
+		    "exchange", name, "exchange_type, durable and auto_delete");
+	}
+	return EVBUS_AMQP_OK;
+}
+
+static int
+declare_queue(struct evbus_amqp *a, amqp_channel_t ch, const char *name,
+    int durable, int auto_delete, amqp_table_t args, const char *check)
+{
+	char	 what[EVBUS_NAME_MAX + 64];
+
+	if (amqp_queue_declare(a->conn, ch, amqp_cstring_bytes(name), 0,
+	    durable, 0, auto_delete, args) == NULL) {
+		snprintf(what, sizeof(what), "queue.declare '%s'", name);
+		return explain(a, evbus_amqp_fail_last(a, ch, what), "queue",
+		    name, check);
+	}
+	return EVBUS_AMQP_OK;
+}
+
+static int
+bind_queue(struct evbus_amqp *a, amqp_channel_t ch, const char *queue,
+    const char *exchange, const char *key, int unbind)
+{
+	char	 what[EVBUS_NAME_MAX * 3 + 64];
+	void	*ok;
+
+	if (unbind)
+		ok = amqp_queue_unbind(a->conn, ch, amqp_cstring_bytes(queue),
+		    amqp_cstring_bytes(exchange), amqp_cstring_bytes(key),
+		    amqp_empty_table);
+	else
+		ok = amqp_queue_bind(a->conn, ch, amqp_cstring_bytes(queue),
+		    amqp_cstring_bytes(exchange), amqp_cstring_bytes(key),
+		    amqp_empty_table);
+	if (ok == NULL) {
+		snprintf(what, sizeof(what), "queue.%s '%s' to '%s' with key "
+		    "'%s'", unbind ? "unbind" : "bind", queue, exchange, key);
+		return evbus_amqp_fail_last(a, ch, what);
+	}
+	return EVBUS_AMQP_OK;
+}
+
+static amqp_table_entry_t
+entry_str(const char *key, const char *value)
+{
+	amqp_table_entry_t	 e;
+
+	e.key = amqp_cstring_bytes(key);
+	e.value.kind = AMQP_FIELD_KIND_UTF8;
+	e.value.value.bytes = amqp_cstring_bytes(value);
+	return e;
+}
+
+static amqp_table_entry_t
+entry_int(const char *key, long long value)
+{
+	amqp_table_entry_t	 e;
+
+	e.key = amqp_cstring_bytes(key);
+	e.value.kind = AMQP_FIELD_KIND_I64;
+	e.value.value.i64 = value;
+	return e;
+}
+
+long long
+evbus_retry_tier_for(const struct evbus_config *c, int n)
+{
+	return llround(evbus_retry_base(&c->retry, n) * 1000.0);
+}
+
+size_t
+evbus_retry_tiers(const struct evbus_config *c, long long *ms, size_t max)
+{
+	size_t	 n = 0;
+	int	 i;
+
+	for (i = 0; i < c->retry.max_retries && n < max; i++) {
+		long long d = evbus_retry_tier_for(c, i);
+
+		/* Delays only grow with n, so a repeat is the last one. */
+		if (n > 0 && ms[n - 1] == d)
+			break;
+		ms[n++] = d;
+	}
+	return n;
+}
+
+int
+evbus_retry_queue_name(const struct evbus_config *c, long long ms, char *buf,
+    size_t len)
+{
+	int	 r;
+
+	r = snprintf(buf, len, "%s.retry.%lld", c->queue_name, ms);
+	if (r < 0 || (size_t)r >= len || r > EVBUS_NAME_MAX)
+		return -1;
+	return 0;
+}
+
+int
+evbus_topology_declare(struct evbus_amqp *a, amqp_channel_t ch,
+    const struct evbus_config *c)
+{
+	amqp_table_entry_t	 qargs[2], dargs[2], rargs[2];
+	amqp_table_t		 t;
+	long long		 tiers[EVBUS_MAX_RETRY_TIERS];
+	char			 rq[EVBUS_NAME_MAX + 1];
+	size_t			 i, n;
+	int			 rc;
+
+	if (c->enable_dlq) {
+		if ((rc = declare_exchange(a, ch, c->dlq_exchange_name,
+		    "direct", c)) != 0)
+			return rc;
+		n = 0;
+		if (c->dlq_message_ttl >= 0)
+			dargs[n++] = entry_int("x-message-ttl",
+			    c->dlq_message_ttl);
+		if (c->dlq_max_length >= 0)
+			dargs[n++] = entry_int("x-max-length",
+			    c->dlq_max_length);
+		t.num_entries = (int)n;
+		t.entries = dargs;
+		if ((rc = declare_queue(a, ch, c->dlq_queue_name, c->durable,
+		    c->auto_delete, t, "durable, auto_delete, dlq_message_ttl "
+		    "and dlq_max_length")) != 0)
+			return rc;
+		if ((rc = bind_queue(a, ch, c->dlq_queue_name,
+		    c->dlq_exchange_name, c->queue_name, 0)) != 0)
+			return rc;
+	}
+
+	if ((rc = declare_exchange(a, ch, c->exchange_name,
+	    exchange_type_name(c->exchange_type), c)) != 0)
+		return rc;
+
+	n = 0;
+	if (c->enable_dlq) {
+		qargs[n++] = entry_str("x-dead-letter-exchange",
+		    c->dlq_exchange_name);
+		qargs[n++] = entry_str("x-dead-letter-routing-key",
+		    c->queue_name);
+	}
+	t.num_entries = (int)n;
+	t.entries = qargs;
+	if ((rc = declare_queue(a, ch, c->queue_name, c->durable,
+	    c->auto_delete, t, "durable, auto_delete, enable_dlq, "
+	    "exchange_name and dlq_exchange_suffix (they set "
+	    "x-dead-letter-exchange)")) != 0)
+		return rc;
+	for (i = 0; i < c->nrouting_keys; i++)
+		if ((rc = bind_queue(a, ch, c->queue_name, c->exchange_name,
+		    c->routing_keys[i], 0)) != 0)
+			return rc;
+
+	/* evbus's retry tiers: dead-letter back into the group's queue. */
+	rargs[0] = entry_str("x-dead-letter-exchange", "");
+	rargs[1] = entry_str("x-dead-letter-routing-key", c->queue_name);
+	t.num_entries = 2;
+	t.entries = rargs;
+	n = evbus_retry_tiers(c, tiers, EVBUS_MAX_RETRY_TIERS);
+	for (i = 0; i < n; i++) {
+		if (evbus_retry_queue_name(c, tiers[i], rq, sizeof(rq)) == -1) {
+			snprintf(a->err, sizeof(a->err), "retry queue name "
+			    "for '%s' is longer than 255 bytes", c->queue_name);
+			return EVBUS_AMQP_EFATAL;
+		}
+		if ((rc = declare_queue(a, ch, rq, c->durable, 0, t,
+		    "durable (retry queues are evbus's own: deleting one "
+		    "loses the retries waiting in it)")) != 0)
+			return rc;
+	}
+	return EVBUS_AMQP_OK;
+}
+
+int
+evbus_topology_bind(struct evbus_amqp *a, amqp_channel_t ch,
+    const struct evbus_config *c, const char *key, int unbind)
+{
+	return bind_queue(a, ch, c->queue_name, c->exchange_name, key, unbind);
+}

@@ -1,0 +1,46 @@
+/*
+ * topology.h: the exchanges, queues and bindings, declared exactly as
+ * eventsource-py declares them (wire spec 2), plus evbus's retry queues.
+ *
+ * Order: DLQ exchange, DLQ queue, DLQ binding (if enable_dlq); main
+ * exchange; main queue; its bindings; then one retry queue per delay tier.
+ * A retry queue "<queue>.retry.<ms>" holds retry copies until their
+ * per-message expiration, then dead-letters them through the default
+ * exchange straight back into this group's queue: no other consumer group
+ * sees them, no worker sleeps, and a crash loses nothing.
+ */
+#ifndef EVBUS_TOPOLOGY_H
+#define EVBUS_TOPOLOGY_H
+
+#include "conn.h"
+#include "conf.h"
+
+#define EVBUS_MAX_RETRY_TIERS	64
+
+/*
+ * Declare everything on channel ch.  On failure a->err says which entity
+ * and what to check; the return value is an EVBUS_AMQP_E* code (a 406 on a
+ * redeclare closes the channel: ECHANNEL).
+ */
+int	 evbus_topology_declare(struct evbus_amqp *a, amqp_channel_t ch,
+	    const struct evbus_config *c);
+
+/* Bind (or unbind) the group's queue to the main exchange with key. */
+int	 evbus_topology_bind(struct evbus_amqp *a, amqp_channel_t ch,
+	    const struct evbus_config *c, const char *key, int unbind);
+
+/*
+ * The distinct nominal delays in milliseconds used for retries 0 ..
+ * max_retries-1, ascending, into ms[]; returns how many.
+ */
+size_t	 evbus_retry_tiers(const struct evbus_config *c, long long *ms,
+	    size_t max);
+
+/* The tier (nominal delay, ms) a retry with count n waits in. */
+long long evbus_retry_tier_for(const struct evbus_config *c, int n);
+
+/* "<queue>.retry.<ms>" into buf; -1 if it does not fit 255 bytes. */
+int	 evbus_retry_queue_name(const struct evbus_config *c, long long ms,
+	    char *buf, size_t len);
+
+#endif

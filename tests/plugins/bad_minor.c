@@ -1,0 +1,1 @@
+int evbus_stub_bad_minor;

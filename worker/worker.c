@@ -1,0 +1,903 @@
+/*
+ * worker.c: one worker process: its own AMQP connections (one to consume,
+ * one to publish retry, DLQ and follow-up copies with confirms), the
+ * consume loop, decoding and dispatch to the handler plugins, and the
+ * reconnect loop.  Runs after fork (or alone with evbusd --single-worker).
+ *
+ * A message is acknowledged only after every handler succeeded, or after
+ * its retry or DLQ copy was confirmed by the broker: a crash anywhere
+ * leaves it unacked, and the broker redelivers it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "event.h"
+#include "log.h"
+#include "message.h"
+#include "publish.h"
+#include "topology.h"
+#include "worker.h"
+#include "xmalloc.h"
+
+#define CONSUME_CHANNEL		1
+#define PUBLISH_CHANNEL		1
+#define MAX_BODY		(64UL * 1024 * 1024)
+#define MAX_OUT_HEADERS		256
+#define JSON_MAX_DEPTH		64
+
+static volatile sig_atomic_t	*stop_flag;
+
+static double
+now_mono(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int64_t
+now_us(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+const char *
+worker_consumer_name(const struct worker *w)
+{
+	return w->consumer_name;
+}
+
+int
+worker_index(const struct worker *w)
+{
+	return w->index;
+}
+
+static int
+stopping(void)
+{
+	return stop_flag != NULL && *stop_flag;
+}
+
+/* Sleep up to secs, waking early when asked to stop. */
+static void
+nap(double secs)
+{
+	double	 end = now_mono() + secs;
+
+	while (!stopping() && now_mono() < end)
+		usleep(50000);
+}
+
+/*
+ * Heartbeats while a handler runs: rabbitmq-c only services them inside
+ * library calls, so a handler longer than the heartbeat interval would
+ * get the connection closed under it.  This thread sends heartbeat frames
+ * on both connections while w->busy is set; the lock keeps it off a
+ * connection whenever the main thread uses the publisher.
+ */
+static void *
+heartbeat_thread(void *arg)
+{
+	struct worker	*w = arg;
+	struct timespec	 ts;
+	int		 interval;
+
+	pthread_mutex_lock(&w->lock);
+	while (!w->hb_quit) {
+		interval = w->consumer.heartbeat > 0 ?
+		    w->consumer.heartbeat / 2 : 5;
+		if (interval < 1)
+			interval = 1;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += interval;
+		pthread_cond_timedwait(&w->cond, &w->lock, &ts);
+		if (w->busy && w->connected && !w->hb_quit) {
+			if (w->consumer.conn != NULL)
+				evbus_amqp_heartbeat(&w->consumer);
+			if (w->publisher.conn != NULL)
+				evbus_amqp_heartbeat(&w->publisher);
+		}
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+static void
+set_busy(struct worker *w, int busy)
+{
+	pthread_mutex_lock(&w->lock);
+	w->busy = busy;
+	pthread_mutex_unlock(&w->lock);
+}
+
+static void
+disconnect(struct worker *w)
+{
+	pthread_mutex_lock(&w->lock);
+	w->connected = 0;
+	evbus_pub_free(&w->pub);
+	evbus_amqp_close(&w->consumer);
+	evbus_amqp_close(&w->publisher);
+	pthread_mutex_unlock(&w->lock);
+	w->stats->is_connected = 0;
+	w->stats->is_consuming = 0;
+}
+
+static int
+open_conn(struct worker *w, struct evbus_amqp *a, const char *role)
+{
+	const struct evbus_config *c = w->conf;
+	struct evbus_amqp_opts	 o;
+	char			 name[300];
+	int			 rc;
+
+	memset(&o, 0, sizeof(o));
+	o.url = &c->url;
+	o.heartbeat = c->heartbeat;
+	o.connect_timeout = c->connect_timeout;
+	snprintf(name, sizeof(name), "%s (%s)", w->consumer_name, role);
+	o.connection_name = name;
+	o.ca_file = c->ca_file;
+	o.cert_file = c->cert_file;
+	o.key_file = c->key_file;
+	o.verify = c->verify_ssl;
+	if (c->url.tls && !c->verify_ssl)
+		log_warnx("WARNING: TLS certificate verification is OFF "
+		    "(verify_ssl = false): the broker at %s is not "
+		    "authenticated", a->where[0] ? a->where : c->url.host);
+	if ((rc = evbus_amqp_connect(a, &o)) != 0)
+		return rc;
+	if ((rc = evbus_amqp_channel_open(a, 1)) != 0)
+		return rc;
+	return 0;
+}
+
+static void on_confirm(void *, uint64_t, enum evbus_pub_status, const char *);
+
+/* Connect both connections, declare the topology, and start consuming. */
+static int
+connect_all(struct worker *w)
+{
+	const struct evbus_config *c = w->conf;
+	amqp_basic_consume_ok_t	*ok;
+	int			 rc;
+	char			 what[300];
+
+	if ((rc = open_conn(w, &w->consumer, "consumer")) != 0) {
+		snprintf(w->err, sizeof(w->err), "%s", w->consumer.err);
+		goto fail;
+	}
+	if ((rc = open_conn(w, &w->publisher, "publisher")) != 0) {
+		snprintf(w->err, sizeof(w->err), "%s", w->publisher.err);
+		goto fail;
+	}
+	if ((rc = evbus_topology_declare(&w->consumer, CONSUME_CHANNEL,
+	    c)) != 0) {
+		snprintf(w->err, sizeof(w->err), "%s", w->consumer.err);
+		goto fail;
+	}
+	if ((rc = evbus_pub_init(&w->pub, &w->publisher, PUBLISH_CHANNEL, 1,
+	    c->publish_timeout, on_confirm, w)) != 0) {
+		snprintf(w->err, sizeof(w->err), "%s", w->publisher.err);
+		goto fail;
+	}
+	if (amqp_basic_qos(w->consumer.conn, CONSUME_CHANNEL, 0,
+	    (uint16_t)c->prefetch_count, 0) == NULL) {
+		rc = evbus_amqp_fail_last(&w->consumer, CONSUME_CHANNEL,
+		    "basic.qos");
+		snprintf(w->err, sizeof(w->err), "%s", w->consumer.err);
+		goto fail;
+	}
+	ok = amqp_basic_consume(w->consumer.conn, CONSUME_CHANNEL,
+	    amqp_cstring_bytes(c->queue_name),
+	    amqp_cstring_bytes(w->consumer_name), 0, 0, 0, amqp_empty_table);
+	if (ok == NULL) {
+		snprintf(what, sizeof(what), "basic.consume on '%s' as '%s'",
+		    c->queue_name, w->consumer_name);
+		rc = evbus_amqp_fail_last(&w->consumer, CONSUME_CHANNEL, what);
+		snprintf(w->err, sizeof(w->err), "%s", w->consumer.err);
+		goto fail;
+	}
+	pthread_mutex_lock(&w->lock);
+	w->connected = 1;
+	pthread_mutex_unlock(&w->lock);
+	w->stats->is_connected = 1;
+	w->stats->is_consuming = 1;
+	w->stats->connected_at = now_us();
+	return 0;
+fail:
+	disconnect(w);
+	return rc;
+}
+
+/* The fate of the one publish the failure path or a handler waits for. */
+static void
+on_confirm(void *arg, uint64_t cookie, enum evbus_pub_status st,
+    const char *reason)
+{
+	struct worker	*w = arg;
+
+	w->pub_status = (int)st;
+	snprintf(w->pub_reason, sizeof(w->pub_reason), "%s",
+	    reason ? reason : "");
+}
+
+/*
+ * Publish one message and wait for its confirm.  Returns 0 when the
+ * broker confirmed it and it was routed; -1 otherwise, with w->err set.
+ * The caller holds w->lock.
+ */
+static int
+publish_confirmed(struct worker *w, const char *exchange, const char *rk,
+    const amqp_basic_properties_t *props, const void *body, size_t len)
+{
+	int	 rc;
+
+	if (!w->connected) {
+		snprintf(w->err, sizeof(w->err), "not connected to the broker");
+		return -1;
+	}
+	w->pub_status = -1;
+	rc = evbus_pub_send(&w->pub, exchange, rk, props, body, len, 0);
+	if (rc == 0)
+		rc = evbus_pub_flush(&w->pub);
+	if (rc != 0 || w->pub_status != EVBUS_PUB_CONFIRMED) {
+		snprintf(w->err, sizeof(w->err), "publish to '%s' with key "
+		    "'%s': %s", exchange[0] ? exchange : "(default exchange)",
+		    rk, w->pub_status == EVBUS_PUB_RETURNED ||
+		    w->pub_status == EVBUS_PUB_NACKED ? w->pub_reason :
+		    w->publisher.err);
+		if (rc != 0)
+			w->pub_broken = 1;
+		return -1;
+	}
+	return 0;
+}
+
+/* The host API's publish(): a follow-up event from a handler. */
+static int
+handler_publish(struct worker *w, const struct evbus_event_view *cause,
+    const char *json, char *err, size_t errlen)
+{
+	struct evbus_event	 ev;
+	struct evbus_msg	 m;
+	json_object		*obj;
+	json_tokener		*tok;
+	int			 rc = -1;
+
+	memset(&ev, 0, sizeof(ev));
+	if ((tok = json_tokener_new_ex(JSON_MAX_DEPTH)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	obj = json_tokener_parse_ex(tok, json, (int)strlen(json));
+	json_tokener_free(tok);
+	if (obj == NULL || !json_object_is_type(obj, json_type_object)) {
+		snprintf(err, errlen, "publish: not a JSON object");
+		json_object_put(obj);
+		return -1;
+	}
+	if (cause != NULL) {
+		/* Continue the chain: causation, correlation, tenant. */
+		json_object_object_add(obj, "causation_id",
+		    json_object_new_string(cause->event_id));
+		if (!json_object_object_get_ex(obj, "correlation_id", NULL) &&
+		    cause->correlation_id != NULL)
+			json_object_object_add(obj, "correlation_id",
+			    json_object_new_string(cause->correlation_id));
+		if (!json_object_object_get_ex(obj, "tenant_id", NULL) &&
+		    cause->tenant_id != NULL)
+			json_object_object_add(obj, "tenant_id",
+			    json_object_new_string(cause->tenant_id));
+	}
+	if (evbus_event_from_json(obj, EVBUS_EVENT_FILL_DEFAULTS, &ev, err,
+	    errlen) == -1)
+		goto out;
+	if (evbus_msg_build(&m, &ev, cause ? cause->traceparent : NULL,
+	    cause ? cause->tracestate : NULL, err, errlen) == -1)
+		goto out;
+	pthread_mutex_lock(&w->lock);
+	if (publish_confirmed(w, w->conf->exchange_name, m.routing_key,
+	    &m.props, m.body, m.body_len) == 0) {
+		w->stats->events_published++;
+		w->stats->publish_confirms++;
+		w->stats->last_publish_at = now_us();
+		rc = 0;
+	} else {
+		if (w->pub_status == EVBUS_PUB_RETURNED)
+			w->stats->publish_returns++;
+		snprintf(err, errlen, "%s", w->err);
+	}
+	pthread_mutex_unlock(&w->lock);
+	evbus_msg_free(&m);
+out:
+	json_object_put(obj);
+	evbus_event_free(&ev);
+	return rc;
+}
+
+/* Copy the delivery properties a retry or DLQ copy keeps (wire spec 5.4). */
+static void
+copy_props(const amqp_basic_properties_t *in, amqp_basic_properties_t *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->_flags = AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_PRIORITY_FLAG |
+	    AMQP_BASIC_HEADERS_FLAG;
+	out->delivery_mode = AMQP_DELIVERY_PERSISTENT;
+	out->priority = 0;
+	if (in->_flags & AMQP_BASIC_CONTENT_TYPE_FLAG) {
+		out->_flags |= AMQP_BASIC_CONTENT_TYPE_FLAG;
+		out->content_type = in->content_type;
+	}
+	if (in->_flags & AMQP_BASIC_CONTENT_ENCODING_FLAG) {
+		out->_flags |= AMQP_BASIC_CONTENT_ENCODING_FLAG;
+		out->content_encoding = in->content_encoding;
+	}
+	if (in->_flags & AMQP_BASIC_MESSAGE_ID_FLAG) {
+		out->_flags |= AMQP_BASIC_MESSAGE_ID_FLAG;
+		out->message_id = in->message_id;
+	}
+}
+
+/* The routing key the message was first published with. */
+static void
+original_rk(const amqp_envelope_t *env, const amqp_table_t *h, char *buf,
+    size_t len)
+{
+	if (evbus_header_str(h, "x-original-routing-key", buf, len) != 0)
+		evbus_amqp_bytes_str(env->routing_key, buf, len);
+}
+
+/*
+ * Send a failed message on: a retry copy into the retry queue of its delay
+ * tier, or (retries used up, permanent failure, malformed) a DLQ copy.
+ * Returns 0 when the copy was confirmed (or, DLQ disabled, the loss was
+ * logged): the original may be acked.  -1 leaves it unacked.
+ */
+static int
+send_on(struct worker *w, amqp_envelope_t *env, int64_t retry_count,
+    int to_dlq, const char *etype, const char *reason, const char *id)
+{
+	const struct evbus_config *c = w->conf;
+	const amqp_table_t	*h = NULL;
+	amqp_basic_properties_t	 props;
+	amqp_table_entry_t	 set[6], out[MAX_OUT_HEADERS];
+	char			 rk[EVBUS_NAME_MAX + 1], ts[EVBUS_TIME_LEN];
+	char			 queue[EVBUS_NAME_MAX + 1], expiration[32];
+	int64_t			 sec;
+	int32_t			 usec;
+	int			 n, nset = 0, rc;
+	double			 delay;
+
+	if (env->message.properties._flags & AMQP_BASIC_HEADERS_FLAG)
+		h = &env->message.properties.headers;
+	original_rk(env, h, rk, sizeof(rk));
+	evbus_time_now(&sec, &usec);
+	evbus_time_format(sec, usec, EVBUS_TIME_OFFSET, ts, sizeof(ts));
+	copy_props(&env->message.properties, &props);
+
+	if (to_dlq && !c->enable_dlq) {
+		log_warnx("message %s: %s: %s; DROPPED: enable_dlq is off, "
+		    "so it is acknowledged and lost", id, etype, reason);
+		w->stats->dropped++;
+		return 0;
+	}
+	if (to_dlq) {
+		set[nset++] = evbus_entry_str("x-dlq-reason", reason);
+		set[nset++] = evbus_entry_str("x-dlq-error-type", etype);
+		set[nset++] = evbus_entry_int("x-dlq-retry-count", retry_count);
+		set[nset++] = evbus_entry_str("x-dlq-timestamp", ts);
+		set[nset++] = evbus_entry_str("x-original-routing-key", rk);
+	} else {
+		set[nset++] = evbus_entry_int("x-retry-count", retry_count + 1);
+		set[nset++] = evbus_entry_str("x-last-retry-at", ts);
+		set[nset++] = evbus_entry_str("x-original-routing-key", rk);
+	}
+	if ((n = evbus_headers_edit(h, out, MAX_OUT_HEADERS, set, nset, NULL,
+	    0)) == -1) {
+		/* Absurdly many headers: keep only ours. */
+		n = evbus_headers_edit(NULL, out, MAX_OUT_HEADERS, set, nset,
+		    NULL, 0);
+	}
+	props.headers.num_entries = n;
+	props.headers.entries = out;
+
+	pthread_mutex_lock(&w->lock);
+	if (to_dlq)
+		rc = publish_confirmed(w, c->dlq_exchange_name, c->queue_name,
+		    &props, env->message.body.bytes, env->message.body.len);
+	else {
+		delay = evbus_retry_delay(&c->retry, (int)retry_count,
+		    evbus_retry_uniform());
+		snprintf(expiration, sizeof(expiration), "%lld",
+		    (long long)llround(delay * 1000.0));
+		props._flags |= AMQP_BASIC_EXPIRATION_FLAG;
+		props.expiration = amqp_cstring_bytes(expiration);
+		evbus_retry_queue_name(c, evbus_retry_tier_for(c,
+		    (int)retry_count), queue, sizeof(queue));
+		rc = publish_confirmed(w, "", queue, &props,
+		    env->message.body.bytes, env->message.body.len);
+		if (rc == 0)
+			log_info("message %s: retry %lld/%d in %.2fs (%s: %s)",
+			    id, (long long)retry_count + 1,
+			    c->retry.max_retries, delay, etype, reason);
+	}
+	pthread_mutex_unlock(&w->lock);
+	if (rc == -1) {
+		log_warnx("message %s: cannot %s: %s; left unacked for "
+		    "redelivery", id, to_dlq ? "dead-letter it" :
+		    "schedule its retry", w->err);
+		return -1;
+	}
+	if (to_dlq) {
+		w->stats->messages_sent_to_dlq++;
+		log_warnx("message %s: sent to DLQ %s after %lld retries "
+		    "(%s: %s)", id, c->dlq_queue_name, (long long)retry_count,
+		    etype, reason);
+	} else
+		w->stats->retried++;
+	return 0;
+}
+
+static int
+ack(struct worker *w, amqp_envelope_t *env)
+{
+	int	 st;
+
+	st = amqp_basic_ack(w->consumer.conn, env->channel, env->delivery_tag,
+	    0);
+	if (st != AMQP_STATUS_OK) {
+		evbus_amqp_fail_status(&w->consumer, st, "basic.ack");
+		snprintf(w->err, sizeof(w->err), "%s", w->consumer.err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Run the handlers for d; returns how many failed and fills the reason. */
+static int
+dispatch(struct worker *w, struct delivery *d, struct plugin **list,
+    size_t n, int *permanent, char *etype, size_t etlen, char *reason,
+    size_t rlen)
+{
+	struct evbus_error	 err;
+	struct evbus_handler_stats *hs;
+	enum evbus_result	 res;
+	double			 t0;
+	uint64_t		 us;
+	size_t			 i, names = 0;
+	int			 failed = 0;
+	char			 who[512] = "";
+
+	*permanent = 0;
+	set_busy(w, 1);
+	host_set_current(d);
+	for (i = 0; i < n; i++) {
+		memset(&err, 0, sizeof(err));
+		t0 = now_mono();
+		res = list[i]->h->handle(list[i]->state, &d->view, &err);
+		us = (uint64_t)((now_mono() - t0) * 1e6);
+		hs = list[i]->index < EVBUS_STATS_MAX_HANDLERS ?
+		    &w->stats->handlers[list[i]->index] : NULL;
+		if (hs != NULL) {
+			hs->calls++;
+			hs->latency_sum_us += us;
+			hs->latency[evbus_stats_bucket(us)]++;
+		}
+		if (res == EVBUS_OK) {
+			if (hs)
+				hs->ok++;
+			continue;
+		}
+		failed++;
+		w->stats->handler_errors++;
+		if (res == EVBUS_FAIL)
+			*permanent = 1;
+		if (hs != NULL) {
+			if (res == EVBUS_FAIL)
+				hs->fail++;
+			else
+				hs->retry++;
+		}
+		err.type[sizeof(err.type) - 1] = '\0';
+		err.reason[sizeof(err.reason) - 1] = '\0';
+		log_warnx("message %s [trace %s]: handler %s failed (%s): "
+		    "%s: %s", d->view.event_id, d->trace_id[0] ? d->trace_id :
+		    "-", list[i]->h->name, res == EVBUS_FAIL ? "permanent" :
+		    "will retry", err.type[0] ? err.type : "HandlerError",
+		    err.reason[0] ? err.reason : "(no reason given)");
+		if (failed == 1) {
+			snprintf(etype, etlen, "%s", err.type[0] ? err.type :
+			    "HandlerError");
+			snprintf(reason, rlen, "%s", err.reason[0] ? err.reason :
+			    (res == EVBUS_FAIL ? "handler failed permanently" :
+			    "handler asked for a retry"));
+		}
+		names += (size_t)snprintf(who + names,
+		    names < sizeof(who) ? sizeof(who) - names : 0, "%s%s",
+		    failed > 1 ? ", " : "", list[i]->h->name);
+		if (names >= sizeof(who))
+			names = sizeof(who) - 1;
+	}
+	host_set_current(NULL);
+	set_busy(w, 0);
+	if (failed >= 2) {
+		snprintf(etype, etlen, "HandlerDispatchError");
+		snprintf(reason, rlen, "%d handler(s) failed during dispatch: %s",
+		    failed, who);
+	}
+	return failed;
+}
+
+/* Fill the event view from the parsed event and the delivery. */
+static void
+make_view(struct delivery *d, const struct evbus_event *ev,
+    const amqp_envelope_t *env, const char *event_type, int64_t retry_count,
+    char *occurred, size_t olen, char *rk, size_t rklen, char *msgid,
+    size_t idlen, char *tp, size_t tplen, char *tstate, size_t tslen)
+{
+	struct evbus_event_view	*v = &d->view;
+
+	memset(v, 0, sizeof(*v));
+	v->event_id = ev->event_id;
+	v->event_type = event_type;
+	v->event_version = ev->event_version;
+	evbus_time_format(ev->occurred_sec, ev->occurred_usec, EVBUS_TIME_Z,
+	    occurred, olen);
+	v->occurred_at = occurred;
+	v->aggregate_id = ev->aggregate_id;
+	v->aggregate_type = ev->aggregate_type;
+	v->aggregate_version = ev->aggregate_version;
+	v->tenant_id = ev->tenant_id[0] ? ev->tenant_id : NULL;
+	v->actor_id = ev->actor_id;
+	v->correlation_id = ev->correlation_id;
+	v->causation_id = ev->causation_id[0] ? ev->causation_id : NULL;
+	v->body = env->message.body.bytes;
+	v->body_len = env->message.body.len;
+	original_rk(env, d->headers, rk, rklen);
+	v->routing_key = rk;
+	if (env->message.properties._flags & AMQP_BASIC_MESSAGE_ID_FLAG)
+		v->message_id = evbus_amqp_bytes_str(
+		    env->message.properties.message_id, msgid, idlen);
+	if (evbus_header_str(d->headers, "traceparent", tp, tplen) == 0 &&
+	    evbus_traceparent_valid(tp)) {
+		v->traceparent = tp;
+		memcpy(d->trace_id, tp + 3, 32);
+		d->trace_id[32] = '\0';
+	}
+	if (v->traceparent != NULL &&
+	    evbus_header_str(d->headers, "tracestate", tstate, tslen) == 0)
+		v->tracestate = tstate;
+	v->retry_count = retry_count;
+	v->redelivered = env->redelivered != 0;
+	v->host_private = d;
+}
+
+/*
+ * Decode, dispatch and settle one delivery.  Returns 0 when it was acked
+ * (or handed on), -1 when the connection failed underneath (the message
+ * stays unacked and comes back).
+ */
+static int
+process(struct worker *w, amqp_envelope_t *env)
+{
+	const struct evbus_config *c = w->conf;
+	struct delivery		 d;
+	struct evbus_event	 ev;
+	struct plugin		*list[EVBUS_MAX_PLUGINS];
+	json_tokener		*tok = NULL;
+	json_object		*obj = NULL;
+	int64_t			 retry_count = 0;
+	size_t			 n;
+	int			 r, failed, permanent, rc;
+	char			 id[128], etype[64], reason[1024];
+	char			 event_type[256], occurred[EVBUS_TIME_LEN];
+	char			 rk[EVBUS_NAME_MAX + 1], msgid[256];
+	char			 tp[EVBUS_TRACEPARENT_LEN + 8];
+	char			 tstate[EVBUS_TRACESTATE_MAX + 1];
+	char			 err[512];
+
+	memset(&d, 0, sizeof(d));
+	memset(&ev, 0, sizeof(ev));
+	w->stats->received++;
+	if (env->redelivered)
+		w->stats->redelivered++;
+	if (env->message.properties._flags & AMQP_BASIC_HEADERS_FLAG)
+		d.headers = &env->message.properties.headers;
+	if (env->message.properties._flags & AMQP_BASIC_MESSAGE_ID_FLAG)
+		evbus_amqp_bytes_str(env->message.properties.message_id, id,
+		    sizeof(id));
+	else
+		snprintf(id, sizeof(id), "(delivery %llu)",
+		    (unsigned long long)env->delivery_tag);
+	wproc_inflight(w, id, env->redelivered);
+
+	/* Headers first: a wrong type is a malformed message (DLQ). */
+	r = evbus_header_int(d.headers, "x-retry-count", &retry_count);
+	if (r == -1 || retry_count < 0) {
+		snprintf(etype, sizeof(etype), "InvalidHeader");
+		snprintf(reason, sizeof(reason), "x-retry-count: %s",
+		    r == -1 ? "not an integer (AMQP integer or decimal string "
+		    "expected)" : "negative");
+		retry_count = 0;
+		goto malformed;
+	}
+	r = evbus_header_str(d.headers, "event_type", event_type,
+	    sizeof(event_type));
+	if (r == -1) {
+		snprintf(etype, sizeof(etype), "InvalidHeader");
+		snprintf(reason, sizeof(reason), "event_type header: not a "
+		    "string (AMQP longstr expected)");
+		goto malformed;
+	}
+	if (env->message.body.len > MAX_BODY) {
+		snprintf(etype, sizeof(etype), "MalformedMessage");
+		snprintf(reason, sizeof(reason), "body of %zu bytes exceeds "
+		    "the %lu byte limit", env->message.body.len, MAX_BODY);
+		goto malformed;
+	}
+	if ((tok = json_tokener_new_ex(JSON_MAX_DEPTH)) == NULL)
+		fatalx("out of memory");
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+	    JSON_TOKENER_VALIDATE_UTF8);
+	obj = json_tokener_parse_ex(tok, env->message.body.bytes,
+	    (int)env->message.body.len);
+	if (obj != NULL &&
+	    json_tokener_get_parse_end(tok) != env->message.body.len) {
+		json_object_put(obj);
+		obj = NULL;
+	}
+	if (obj == NULL) {
+		snprintf(etype, sizeof(etype), "MalformedMessage");
+		snprintf(reason, sizeof(reason), "body: invalid JSON: %s",
+		    json_tokener_get_error(tok) == json_tokener_success ?
+		    "trailing data" : json_tokener_error_desc(
+		    json_tokener_get_error(tok)));
+		goto malformed;
+	}
+	if (evbus_event_from_json(obj, EVBUS_EVENT_FILL_DEFAULTS, &ev, err,
+	    sizeof(err)) == -1) {
+		snprintf(etype, sizeof(etype), "InvalidEvent");
+		snprintf(reason, sizeof(reason), "%s", err);
+		goto malformed;
+	}
+	if (r == 1)
+		snprintf(event_type, sizeof(event_type), "%s", ev.event_type);
+	d.body = obj;
+	make_view(&d, &ev, env, event_type, retry_count, occurred,
+	    sizeof(occurred), rk, sizeof(rk), msgid, sizeof(msgid), tp,
+	    sizeof(tp), tstate, sizeof(tstate));
+	snprintf(id, sizeof(id), "%s", ev.event_id);
+
+	n = loader_dispatch_list(&w->plugins, event_type, list,
+	    EVBUS_MAX_PLUGINS);
+	if (n == 0) {
+		log_debug("message %s: no handler for event type %s; acked",
+		    id, event_type);
+		if ((rc = ack(w, env)) == 0) {
+			w->stats->skipped++;
+			w->stats->events_consumed++;
+			w->stats->last_consume_at = now_us();
+		}
+		goto out;
+	}
+	failed = dispatch(w, &d, list, n, &permanent, etype, sizeof(etype),
+	    reason, sizeof(reason));
+	if (failed == 0) {
+		if ((rc = ack(w, env)) == 0) {
+			w->stats->events_consumed++;
+			w->stats->events_processed_success++;
+			w->stats->last_consume_at = now_us();
+		}
+		goto out;
+	}
+	w->stats->events_processed_failed++;
+	w->stats->last_error_at = now_us();
+	rc = send_on(w, env, retry_count, permanent ||
+	    evbus_retry_exhausted(&c->retry, retry_count), etype, reason, id);
+	if (rc == 0)
+		rc = ack(w, env);
+	goto out;
+
+malformed:
+	w->stats->malformed++;
+	w->stats->last_error_at = now_us();
+	log_warnx("message %s: malformed (%s): %s", id, etype, reason);
+	rc = send_on(w, env, retry_count, 1, etype, reason, id);
+	if (rc == 0)
+		rc = ack(w, env);
+out:
+	wproc_inflight(w, NULL, 0);
+	if (tok != NULL)
+		json_tokener_free(tok);
+	json_object_put(obj);
+	evbus_event_free(&ev);
+	return rc;
+}
+
+/*
+ * A frame other than a delivery arrived on the consumer connection.
+ * Returns 0 to go on, -1 to reconnect.
+ */
+static int
+other_frame(struct worker *w)
+{
+	amqp_frame_t	 f;
+	int		 st;
+
+	if ((st = amqp_simple_wait_frame(w->consumer.conn, &f)) !=
+	    AMQP_STATUS_OK) {
+		evbus_amqp_fail_status(&w->consumer, st, "reading a frame");
+		snprintf(w->err, sizeof(w->err), "%s", w->consumer.err);
+		return -1;
+	}
+	if (f.frame_type != AMQP_FRAME_METHOD)
+		return 0;
+	switch (f.payload.method.id) {
+	case AMQP_BASIC_CANCEL_METHOD:
+		snprintf(w->err, sizeof(w->err), "the broker cancelled our "
+		    "consumer on '%s' (queue deleted?)", w->conf->queue_name);
+		return -1;
+	case AMQP_BASIC_ACK_METHOD:
+	case AMQP_BASIC_NACK_METHOD:
+		return 0;
+	default:
+		if (evbus_amqp_handle_method(&w->consumer, &f) != 0) {
+			snprintf(w->err, sizeof(w->err), "%s", w->consumer.err);
+			return -1;
+		}
+		return 0;
+	}
+}
+
+/* Consume until asked to stop (0) or the connection fails (-1). */
+static int
+consume(struct worker *w)
+{
+	amqp_envelope_t		 env;
+	amqp_rpc_reply_t	 r;
+	struct timeval		 tv;
+
+	while (!stopping()) {
+		wproc_heartbeat(w);
+		amqp_maybe_release_buffers(w->consumer.conn);
+		tv.tv_sec = 0;
+		tv.tv_usec = 200000;
+		r = amqp_consume_message(w->consumer.conn, &env, &tv, 0);
+		if (r.reply_type == AMQP_RESPONSE_NORMAL) {
+			int	 rc = process(w, &env);
+
+			amqp_destroy_envelope(&env);
+			if (rc == -1 || w->pub_broken)
+				return -1;
+			continue;
+		}
+		if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+		    r.library_error == AMQP_STATUS_TIMEOUT)
+			continue;
+		if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+		    r.library_error == AMQP_STATUS_UNEXPECTED_STATE) {
+			if (other_frame(w) == -1)
+				return -1;
+			continue;
+		}
+		evbus_amqp_fail(&w->consumer, CONSUME_CHANNEL, r,
+		    "consuming");
+		snprintf(w->err, sizeof(w->err), "%s", w->consumer.err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Graceful stop: cancel the consumer; closing requeues what was prefetched. */
+static void
+stop_consuming(struct worker *w)
+{
+	if (!w->connected)
+		return;
+	amqp_basic_cancel(w->consumer.conn, CONSUME_CHANNEL,
+	    amqp_cstring_bytes(w->consumer_name));
+	evbus_amqp_channel_close(&w->consumer, CONSUME_CHANNEL);
+	evbus_amqp_channel_close(&w->publisher, PUBLISH_CHANNEL);
+}
+
+int
+worker_run(struct worker *w, volatile sig_atomic_t *stop)
+{
+	const struct evbus_config *c = w->conf;
+	struct log_ratelimit	 rl = { 0, 30.0, 0 };
+	pthread_t		 hb;
+	double			 backoff = c->reconnect_delay, started;
+	char			 err[1024];
+	int			 rc, first = 1;
+	size_t			 i;
+
+	stop_flag = stop;
+	worker_publish_hook = handler_publish;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+
+	if (loader_load_dir(c->plugin_dir, &w->plugins, err,
+	    sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		return EVBUS_EX_CONFIG;
+	}
+	if (w->plugins.n == 0)
+		log_warnx("no handler plugins in %s: every event will be "
+		    "acknowledged as unhandled", c->plugin_dir);
+	w->stats->nhandlers = 0;
+	for (i = 0; i < w->plugins.n && i < EVBUS_STATS_MAX_HANDLERS; i++) {
+		snprintf(w->stats->handlers[i].name,
+		    sizeof(w->stats->handlers[i].name), "%s",
+		    w->plugins.v[i].h->name);
+		w->stats->nhandlers++;
+	}
+	if (loader_init_all(&w->plugins, c, w, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		loader_unload_all(&w->plugins);
+		return EVBUS_EX_CONFIG;
+	}
+	if (pthread_create(&hb, NULL, heartbeat_thread, w) != 0)
+		fatal("pthread_create");
+
+	while (!stopping()) {
+		wproc_state(w, WPROC_CONNECTING);
+		rc = connect_all(w);
+		if (rc != 0) {
+			if (log_ratelimit(&rl))
+				log_warnx("%s%s; retrying in %.1fs", w->err,
+				    rc == EVBUS_AMQP_EFATAL ? " (check the "
+				    "user, password, vhost and permissions)" :
+				    "", backoff);
+			nap(backoff * (0.8 + 0.4 * (evbus_retry_uniform() +
+			    1) / 2));
+			backoff = fmin(backoff * 2, c->reconnect_max_delay);
+			continue;
+		}
+		if (!first)
+			w->stats->reconnections++;
+		first = 0;
+		log_info("consuming from %s on %s as %s (prefetch %d, "
+		    "heartbeat %ds)", c->queue_name, w->consumer.where,
+		    w->consumer_name, c->prefetch_count, w->consumer.heartbeat);
+		wproc_state(w, WPROC_CONSUMING);
+		started = now_mono();
+		w->pub_broken = 0;
+		rc = consume(w);
+		if (rc == 0)
+			break;
+		log_warnx("connection lost: %s; reconnecting", w->err);
+		disconnect(w);
+		/* A connection that worked for a while resets the backoff. */
+		if (now_mono() - started > 10)
+			backoff = c->reconnect_delay;
+		nap(backoff);
+		backoff = fmin(backoff * 2, c->reconnect_max_delay);
+	}
+
+	wproc_state(w, WPROC_STOPPING);
+	stop_consuming(w);
+	disconnect(w);
+	pthread_mutex_lock(&w->lock);
+	w->hb_quit = 1;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(hb, NULL);
+	loader_unload_all(&w->plugins);
+	log_info("stopped");
+	return 0;
+}

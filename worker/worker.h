@@ -1,0 +1,166 @@
+/*
+ * worker.h: code that runs only in worker processes, after fork: loading
+ * handler plugins, the host API they call, and the consume loop.
+ */
+#ifndef EVBUS_WORKER_H
+#define EVBUS_WORKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include <pthread.h>
+#include <signal.h>
+
+#include "conf.h"
+#include "conn.h"
+#include "evbus/handler.h"
+#include "publish.h"
+#include "scoreboard.h"
+#include "stats.h"
+
+#define EVBUS_PLUGIN_NAME_MAX	63
+#define EVBUS_MAX_PLUGINS	64
+
+struct worker;
+struct delivery;
+
+/* The host handle a plugin gets: which plugin, in which worker. */
+struct evbus_host {
+	struct plugin		*plugin;
+	struct worker		*worker;
+};
+
+/* One loaded plugin. */
+struct plugin {
+	char			*path;		/* plugin_dir/file.so */
+	char			*file;		/* file.so */
+	void			*dl;		/* dlopen handle */
+	const struct evbus_handler *h;		/* its descriptor, checked */
+	void			*state;		/* from init() */
+	int			 initialized;
+	int			 wildcard;	/* subscribes to every event */
+	size_t			 index;		/* position in load order */
+	void			*conf;		/* config_setting_t of handlers.<name> */
+	struct evbus_host	 host;
+};
+
+struct plugins {
+	struct plugin		 v[EVBUS_MAX_PLUGINS];
+	size_t			 n;
+};
+
+/*
+ * The delivery being handled, reachable from the event view's
+ * host_private so host API calls can read its headers and body.
+ */
+struct delivery {
+	const amqp_table_t	*headers;	/* NULL when the message has none */
+	json_object		*body;		/* parsed body (an object) */
+	struct evbus_event_view	 view;
+	char			 trace_id[33];	/* from traceparent, or "" */
+};
+
+/* One worker process. */
+struct worker {
+	const struct evbus_config *conf;
+	int			 index;
+	char			 consumer_name[EVBUS_NAME_MAX + 1];
+	struct plugins		 plugins;
+	struct evbus_amqp	 consumer;	/* consumes, acks */
+	struct evbus_amqp	 publisher;	/* retry/DLQ/follow-up copies */
+	struct evbus_publisher	 pub;
+	int			 connected;
+	int			 pub_status;	/* fate of the last publish */
+	int			 pub_broken;	/* publisher connection failed */
+	char			 pub_reason[256];
+	char			 err[1024];
+	struct evbus_worker_stats *stats;	/* local; copied to the slot */
+	struct evbus_worker_stats local_stats;
+	struct evbus_slot	*slot;		/* NULL without a supervisor */
+	/* Heartbeats during long handlers (see heartbeat_thread). */
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 cond;
+	int			 busy;
+	int			 hb_quit;
+};
+
+/* worker.c */
+
+/*
+ * Load the plugins, connect, consume until *stop is set, then stop
+ * gracefully.  Returns 0, or EVBUS_EX_CONFIG when the plugins or the
+ * configuration cannot work (the supervisor does not respawn it).
+ */
+int	 worker_run(struct worker *w, volatile sig_atomic_t *stop);
+
+/* wproc.c: what the supervisor sees of this worker (its slot). */
+#define WPROC_STARTING		EVBUS_SLOT_STARTING
+#define WPROC_CONNECTING	EVBUS_SLOT_CONNECTING
+#define WPROC_CONSUMING		EVBUS_SLOT_CONSUMING
+#define WPROC_STOPPING		EVBUS_SLOT_STOPPING
+void	 wproc_state(struct worker *w, int state);
+void	 wproc_heartbeat(struct worker *w);
+void	 wproc_inflight(struct worker *w, const char *id, int redelivered);
+
+/* host.c: the delivery whose handlers are running, for the host API. */
+void	 host_set_current(struct delivery *d);
+
+/* loader.c */
+
+/*
+ * Load every *.so of dir in file name order.  The directory must exist
+ * and not be world-writable; names with '/' or ".." are never loaded.
+ * Each descriptor is checked (magic, ABI major, minor, struct_size, name,
+ * handle) before any plugin code runs; names must be unique.  Returns 0,
+ * or -1 with err saying which file and exactly what is wrong; on failure
+ * nothing stays loaded.
+ */
+int	 loader_load_dir(const char *dir, struct plugins *ps, char *err,
+	    size_t errlen);
+
+/* Check one already dlopen'ed descriptor; 0 or -1 with err. */
+int	 loader_check_descriptor(const struct evbus_handler *h,
+	    const char *file, char *err, size_t errlen);
+
+/*
+ * Call every plugin's init with the host API; conf gives each plugin its
+ * handlers.<name> section.  On failure, plugins already initialized are
+ * finalized again and -1 is returned with err naming the plugin.
+ */
+int	 loader_init_all(struct plugins *ps, const struct evbus_config *conf,
+	    struct worker *w, char *err, size_t errlen);
+
+/* fini() every initialized plugin (reverse order) and dlclose all. */
+void	 loader_unload_all(struct plugins *ps);
+
+/* 1 when plugin p wants events of type t. */
+int	 loader_wants(const struct plugin *p, const char *event_type);
+
+/*
+ * The plugins for event_type in dispatch order: subscribers in load order,
+ * then wildcard subscribers in load order.  Returns how many were put in
+ * out[] (at most max).
+ */
+size_t	 loader_dispatch_list(const struct plugins *ps, const char *event_type,
+	    struct plugin **out, size_t max);
+
+/* host.c */
+
+/* The host API table handed to every plugin. */
+extern const struct evbus_host_api worker_host_api;
+
+/*
+ * Set by the worker: publishes a follow-up event for the host API's
+ * publish(); NULL in processes that cannot publish (loader checks).
+ */
+extern int (*worker_publish_hook)(struct worker *w,
+    const struct evbus_event_view *cause, const char *json, char *err,
+    size_t errlen);
+
+/* Consumer name and index of w, for the host API. */
+const char *worker_consumer_name(const struct worker *w);
+int	 worker_index(const struct worker *w);
+
+#endif
