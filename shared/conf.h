@@ -112,8 +112,10 @@ struct evbus_config *evbus_config_defaults(void);
 /*
  * Load path over the defaults.  Returns the config, or NULL with every
  * problem found appended to errs (unknown key, wrong type, out of range,
- * bad URL, unsafe file mode, ...).  Reading the password from the
- * environment also happens here.
+ * bad URL, unsafe file mode, ...), in line order, each "file:line: msg"
+ * (or "file: msg" when no line applies); errs may be NULL.  Reading the
+ * password from the environment also happens here.  Paths (plugin_dir,
+ * TLS files, user and group) are not looked up: that is for the caller.
  */
 struct evbus_config *evbus_config_load(const char *path,
 	    struct evbus_conf_errors *errs);

@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -41,33 +42,96 @@ evbus_sb_destroy(struct evbus_scoreboard *sb)
 }
 
 void
+evbus_seq_begin(uint32_t *seq)
+{
+	__atomic_store_n(seq, *seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+void
+evbus_seq_end(uint32_t *seq)
+{
+	__atomic_store_n(seq, *seq + 1, __ATOMIC_RELEASE);
+}
+
+void
+evbus_seq_read(const uint32_t *seq, const void *src, void *dst, size_t len)
+{
+	uint32_t	 a, b;
+
+	for (;;) {
+		a = __atomic_load_n(seq, __ATOMIC_ACQUIRE);
+		if (a & 1) {
+			sched_yield();	/* the writer is mid-update */
+			continue;
+		}
+		memcpy(dst, src, len);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		b = __atomic_load_n(seq, __ATOMIC_RELAXED);
+		if (a == b)
+			return;
+	}
+}
+
+void
 evbus_slot_begin(struct evbus_slot *s)
 {
-	__atomic_store_n(&s->seq, s->seq + 1, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
+	evbus_seq_begin(&s->seq);
 }
 
 void
 evbus_slot_end(struct evbus_slot *s)
 {
-	__atomic_store_n(&s->seq, s->seq + 1, __ATOMIC_RELEASE);
+	evbus_seq_end(&s->seq);
 }
 
 void
 evbus_slot_read(const struct evbus_slot *s, struct evbus_slot *out)
 {
-	uint32_t	 a, b;
+	evbus_seq_read(&s->seq, s, out, sizeof(*out));
+}
 
-	for (;;) {
-		a = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
-		if (a & 1)
-			continue;
-		memcpy(out, (const void *)s, sizeof(*out));
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		b = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
-		if (a == b)
-			return;
+uint32_t
+evbus_poison_lookup(const struct evbus_scoreboard *sb, const char *id,
+    char *cause, size_t len)
+{
+	struct evbus_poison	 p[EVBUS_SB_POISON];
+	int			 i;
+
+	evbus_seq_read(&sb->poison_seq, sb->poison, p, sizeof(p));
+	for (i = 0; i < EVBUS_SB_POISON; i++)
+		if (p[i].crashes > 0 && strcmp(p[i].id, id) == 0) {
+			strlcpy(cause, p[i].cause, len);
+			return p[i].crashes;
+		}
+	return 0;
+}
+
+void
+evbus_poison_record(struct evbus_scoreboard *sb, const char *id,
+    const char *cause)
+{
+	struct evbus_poison	*p, *victim = &sb->poison[0];
+	int			 i;
+
+	evbus_seq_begin(&sb->poison_seq);
+	for (i = 0; i < EVBUS_SB_POISON; i++) {
+		p = &sb->poison[i];
+		if (p->crashes > 0 && strcmp(p->id, id) == 0) {
+			victim = p;
+			goto found;
+		}
+		if (p->last_at < victim->last_at)
+			victim = p;
 	}
+	/* Not known yet: take the least recently used entry. */
+	memset(victim, 0, sizeof(*victim));
+	strlcpy(victim->id, id, sizeof(victim->id));
+found:
+	victim->crashes++;
+	victim->last_at = evbus_mono_us();
+	strlcpy(victim->cause, cause, sizeof(victim->cause));
+	evbus_seq_end(&sb->poison_seq);
 }
 
 void
@@ -86,7 +150,7 @@ evbus_stats_add(struct evbus_worker_stats *sum,
 	LATEST(last_publish_at); LATEST(last_consume_at);
 	LATEST(last_error_at);
 	ADD(received); ADD(skipped); ADD(malformed); ADD(retried);
-	ADD(dropped); ADD(redelivered);
+	ADD(dropped); ADD(redelivered); ADD(poisoned);
 	/* Handlers are matched by name: workers may load different sets. */
 	for (i = 0; i < a->nhandlers && i < EVBUS_STATS_MAX_HANDLERS; i++) {
 		const struct evbus_handler_stats *h = &a->handlers[i];

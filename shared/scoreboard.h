@@ -22,6 +22,7 @@
 #define EVBUS_SB_VERSION	1
 #define EVBUS_SB_MAX_SLOTS	256
 #define EVBUS_SB_ID_MAX		128
+#define EVBUS_SB_POISON		64	/* messages remembered for crashing workers */
 
 enum evbus_slot_state {
 	EVBUS_SLOT_EMPTY = 0,
@@ -38,11 +39,40 @@ struct evbus_slot {
 	uint32_t		 generation;	/* bumped for each new worker */
 	int64_t			 heartbeat;	/* CLOCK_MONOTONIC us */
 	int64_t			 inflight_since;	/* CLOCK_MONOTONIC us, 0 = idle */
+	int64_t			 handler_since;	/* handlers running since, 0 = not */
 	int64_t			 started;	/* CLOCK_REALTIME us */
 	uint32_t		 inflight_redelivered;
 	uint32_t		 pad;
 	char			 inflight_id[EVBUS_SB_ID_MAX];	/* message id */
 	struct evbus_worker_stats stats;
+};
+
+/*
+ * A message that was in flight when a worker died, and how often that
+ * happened.  Written by the supervisor only (under poison_seq), read by
+ * workers when a redelivered message arrives.
+ */
+struct evbus_poison {
+	char			 id[EVBUS_SB_ID_MAX];
+	uint32_t		 crashes;
+	uint32_t		 pad;
+	int64_t			 last_at;	/* CLOCK_MONOTONIC us */
+	char			 cause[64];	/* "SIGSEGV", "HandlerTimeout" */
+};
+
+/* Results of the supervisor's broker probe (queue info, health). */
+struct evbus_probe {
+	int64_t			 at;		/* CLOCK_REALTIME us, 0 = never */
+	uint32_t		 ok;		/* broker reachable */
+	uint32_t		 queue_ok;
+	uint32_t		 dlq_ok;
+	uint32_t		 pad;
+	uint64_t		 messages;
+	uint64_t		 consumers;
+	uint64_t		 dlq_messages;
+	char			 error[256];	/* connection problem */
+	char			 queue_error[256];
+	char			 dlq_error[256];
 };
 
 struct evbus_scoreboard {
@@ -54,6 +84,10 @@ struct evbus_scoreboard {
 	uint64_t		 restarts;
 	uint64_t		 crashes;
 	uint64_t		 poison_messages;
+	uint32_t		 probe_seq;
+	uint32_t		 poison_seq;
+	struct evbus_probe	 probe;		/* written by the probe child */
+	struct evbus_poison	 poison[EVBUS_SB_POISON];
 	struct evbus_slot	 slots[];
 };
 
@@ -68,6 +102,23 @@ void	 evbus_slot_end(struct evbus_slot *);
 
 /* Reader side: a consistent copy of slot into out. */
 void	 evbus_slot_read(const struct evbus_slot *, struct evbus_slot *out);
+
+/* The same seqlock for any region guarded by a seq word. */
+void	 evbus_seq_begin(uint32_t *seq);
+void	 evbus_seq_end(uint32_t *seq);
+void	 evbus_seq_read(const uint32_t *seq, const void *src, void *dst,
+	    size_t len);
+
+/*
+ * Worker side: how often the message id has crashed workers, and the last
+ * cause (into cause); 0 when it is not known.
+ */
+uint32_t evbus_poison_lookup(const struct evbus_scoreboard *sb,
+	    const char *id, char *cause, size_t len);
+
+/* Supervisor side: count one more crash of id with cause. */
+void	 evbus_poison_record(struct evbus_scoreboard *sb, const char *id,
+	    const char *cause);
 
 /* Add the counters of a into sum (timestamps: the latest wins). */
 void	 evbus_stats_add(struct evbus_worker_stats *sum,

@@ -51,6 +51,7 @@ struct evbus_worker_stats {
 	uint64_t	 retried;	/* retry copies confirmed */
 	uint64_t	 dropped;	/* exhausted with enable_dlq = false */
 	uint64_t	 redelivered;	/* deliveries flagged redelivered */
+	uint64_t	 poisoned;	/* crashed workers max_crashes times: DLQ */
 	uint32_t	 is_connected;
 	uint32_t	 is_consuming;
 	uint32_t	 nhandlers;

@@ -231,13 +231,10 @@ parse_hostport(const char *s, const char *p, const char *end,
 		if (port <= 65535)
 			port = port * 10 + (unsigned long)(*h - '0');
 	}
-	if (port < 1 || port > 65535) {
-		if (port > 65535)
-			return url_error(err, errlen, "port %.*s out of range "
-			    "(1..65535)", end - q > 20 ? 20 : (int)(end - q), q);
-		return url_error(err, errlen, "port %lu out of range "
-		    "(1..65535)", port);
-	}
+	if (port < 1 || port > 65535)
+		return url_error(err, errlen, "port %.*s%s out of range "
+		    "(1..65535)", end - q > 12 ? 12 : (int)(end - q), q,
+		    end - q > 12 ? "..." : "");
 	u->port = (int)port;
 	return 0;
 }
@@ -327,6 +324,34 @@ mask_append(char *buf, size_t len, size_t *o, const char *p, size_t n)
 	buf[*o] = '\0';
 }
 
+/*
+ * 1 when the authority at s (up to "/", "?" or "#") reads as host[:port]
+ * or [v6][:port], so nothing in it can be a password.
+ */
+static int
+plain_authority(const char *s)
+{
+	const char	*end, *p;
+
+	end = s + strcspn(s, "/?#");
+	p = s;
+	if (*p == '[') {
+		if ((p = memchr(p, ']', end - p)) == NULL)
+			return 0;
+		p++;
+	} else
+		while (p < end && *p != ':')
+			p++;
+	if (p == end)
+		return 1;
+	if (*p++ != ':')
+		return 0;
+	for (; p < end; p++)
+		if (*p < '0' || *p > '9')
+			return 0;
+	return 1;
+}
+
 char *
 evbus_url_mask(const char *s, char *buf, size_t len)
 {
@@ -350,6 +375,10 @@ evbus_url_mask(const char *s, char *buf, size_t len)
 	if (at != NULL) {
 		mask_append(buf, len, &o, "***:***", 7);
 		start = at;
+	} else if (!plain_authority(start)) {
+		/* "amqp://user:secret" with the "@host" forgotten. */
+		mask_append(buf, len, &o, "***", 3);
+		return buf;
 	}
 	mask_append(buf, len, &o, start, strlen(start));
 	return buf;

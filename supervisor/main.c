@@ -8,6 +8,8 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <signal.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,8 @@
 
 #include "conf.h"
 #include "log.h"
+#include "supervisor.h"
+#include "worker.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR	"/usr/local/etc"
@@ -37,6 +41,7 @@ struct evbusd_opts {
 	int		 sample;	/* -S */
 	int		 foreground;	/* -d */
 	int		 verbose;	/* -v, repeatable */
+	int		 single;	/* --single-worker */
 };
 
 static const struct option longopts[] = {
@@ -45,6 +50,7 @@ static const struct option longopts[] = {
 	{ "foreground",		no_argument,		NULL,	'd' },
 	{ "verbose",		no_argument,		NULL,	'v' },
 	{ "sample-config",	no_argument,		NULL,	'S' },
+	{ "single-worker",	no_argument,		NULL,	'1' },
 	{ "help",		no_argument,		NULL,	'h' },
 	{ "version",		no_argument,		NULL,	'V' },
 	{ NULL,			0,			NULL,	0 }
@@ -61,13 +67,15 @@ static void
 usage(FILE *fp)
 {
 	fprintf(fp,
-"usage: evbusd [-dhnSvV] [-f file]\n"
+"usage: evbusd [-dhnSvV1] [-f file]\n"
 "\n"
 "  -f, --config FILE     configuration file (default " EVBUSD_CONF ")\n"
 "  -n, --config-test     check the configuration, print every problem, and\n"
 "                        exit: 0 when it is valid, %d when it is not\n"
 "  -d, --foreground      stay in the foreground and log to stderr\n"
 "  -v, --verbose         log more; repeat for more still\n"
+"  -1, --single-worker   run one worker in the foreground, without the\n"
+"                        supervisor (for development and tests)\n"
 "  -S, --sample-config   print a sample configuration with every key and\n"
 "                        its default, and exit\n"
 "  -h, --help            print this help and exit\n"
@@ -91,7 +99,7 @@ parse_args(int argc, char **argv, struct evbusd_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->conf_path = EVBUSD_CONF;
-	while ((ch = getopt_long(argc, argv, "f:ndvShV", longopts,
+	while ((ch = getopt_long(argc, argv, "f:ndvShV1", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'f':
@@ -108,6 +116,10 @@ parse_args(int argc, char **argv, struct evbusd_opts *o)
 			break;
 		case 'S':
 			o->sample = 1;
+			break;
+		case '1':
+			o->single = 1;
+			o->foreground = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -172,18 +184,81 @@ config_test(const struct evbusd_opts *o)
 		printf("%d workers named %s-<index>, plugins in %s\n",
 		    cfg->workers, cfg->consumer_name, cfg->plugin_dir);
 	}
+	if (access(cfg->plugin_dir, F_OK) == 0) {
+		char	 err[2048];
+
+		if (sv_check_plugins(cfg, err, sizeof(err)) == -1) {
+			fprintf(stderr, "%s: plugins in %s: %s\n", o->conf_path,
+			    cfg->plugin_dir, err);
+			evbus_config_free(cfg);
+			return EVBUS_EX_CONFIG;
+		}
+		if (o->verbose > 0)
+			printf("plugins: %s\n", err);
+	} else
+		fprintf(stderr, "%s: warning: plugin_dir %s does not exist "
+		    "(yet): no plugins checked\n", o->conf_path,
+		    cfg->plugin_dir);
 	printf("configuration OK\n");
 	evbus_config_free(cfg);
 	return 0;
 }
 
-/* The daemon proper; for now only its configuration is loaded. */
+static volatile sig_atomic_t	 single_stop;
+
+static void
+single_sig(int sig)
+{
+	single_stop = 1;
+}
+
+/* --single-worker: one worker in this process, no supervisor. */
+static int
+run_single(struct evbus_config *cfg)
+{
+	struct worker		*w;
+	struct sigaction	 sa;
+	int			 rc;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = single_sig;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		fatal("calloc");
+	w->conf = cfg;
+	w->index = 0;
+	snprintf(w->consumer_name, sizeof(w->consumer_name), "%s-0",
+	    cfg->consumer_name);
+	w->stats = &w->local_stats;
+	log_procinit("worker[0]");
+	setproctitle("single worker of group %s (%s)", cfg->consumer_group,
+	    cfg->queue_name);
+	rc = worker_run(w, &single_stop);
+	free(w);
+	return rc;
+}
+
+/* The daemon: the supervisor and its workers, or one worker alone. */
 static int
 run_daemon(const struct evbusd_opts *o)
 {
+	struct evbus_config	*cfg;
+	int			 rc;
+
 	log_init(1, o->verbose, LOG_DAEMON);
-	log_warnx("the daemon is not implemented yet; use -n");
-	return 1;
+	if ((cfg = load_config(o->conf_path)) == NULL)
+		return EVBUS_EX_CONFIG;
+	if (o->single)
+		rc = run_single(cfg);
+	else
+		rc = supervisor_run(cfg, o->conf_path, o->foreground);
+	evbus_config_free(cfg);
+	return rc;
 }
 
 int
@@ -191,6 +266,7 @@ main(int argc, char **argv)
 {
 	struct evbusd_opts	 opts;
 
+	setproctitle_init(argc, argv, environ);
 	log_procinit("evbusd");
 	parse_args(argc, argv, &opts);
 	if (opts.sample) {

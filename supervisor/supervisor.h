@@ -1,0 +1,111 @@
+/*
+ * supervisor.h: evbusd's parent role: the worker pool, the broker probe,
+ * the status socket, signals.  The supervisor never runs plugin code.
+ */
+#ifndef EVBUS_SUPERVISOR_H
+#define EVBUS_SUPERVISOR_H
+
+#include <signal.h>
+#include <stdio.h>
+#include <poll.h>
+#include <sys/types.h>
+
+#include "conf.h"
+#include "scoreboard.h"
+
+#define EVBUS_MAX_CLIENTS	32
+#define EVBUS_CTL_REQ_MAX	1024	/* longest status socket request */
+
+enum child_state {
+	CHILD_FREE = 0,		/* slot unused */
+	CHILD_RUNNING,		/* a live worker */
+	CHILD_WAITING,		/* died; restarts at restart_at */
+	CHILD_BROKEN,		/* exited "configuration is broken": not respawned */
+	CHILD_RETIRING		/* asked to stop (scale down, reload, shutdown) */
+};
+
+struct child {
+	enum child_state state;
+	pid_t		 pid;
+	int		 index;		/* worker number: consumer <name>-<index> */
+	int		 replaced;	/* a reload replacement is running for it */
+	double		 started;	/* monotonic seconds */
+	double		 restart_at;
+	double		 backoff;	/* seconds before the next restart */
+	double		 term_sent;	/* when SIGTERM was sent, 0 = not */
+	int		 killed_by_watchdog;
+	char		 watchdog_cause[64];
+};
+
+struct client {
+	int		 fd;
+	uid_t		 uid;
+	char		 in[EVBUS_CTL_REQ_MAX + 1];
+	size_t		 inlen;
+	char		*out;
+	size_t		 outlen, outoff;
+	double		 since;
+};
+
+struct supervisor {
+	struct evbus_config	*conf;
+	const char		*conf_path;
+	struct evbus_scoreboard	*sb;
+	struct child		 children[EVBUS_SB_MAX_SLOTS];
+	int			 target;	/* workers wanted */
+	pid_t			 probe_pid;
+	double			 probe_restart_at;
+	int			 ctl_fd;
+	struct client		 clients[EVBUS_MAX_CLIENTS];
+	uid_t			 owner_uid;	/* may change things besides root */
+	double			 started;	/* monotonic */
+	int64_t			 started_wall;	/* realtime us */
+	int			 stopping;
+	double			 stop_deadline;
+	int			 reload_pending;	/* indices left to replace */
+	int			 reload_next;
+	int			 exit_status;
+	char			 exit_reason[256];
+	int			 foreground;
+};
+
+/* Signal flags, set by handlers, acted on by the loop. */
+extern volatile sig_atomic_t sv_sigterm, sv_sighup, sv_sigchld, sv_sigttin,
+    sv_sigttou, sv_sigusr1;
+
+/* daemon.c */
+int	 supervisor_run(struct evbus_config *conf, const char *conf_path,
+	    int foreground);
+double	 sv_now(void);
+int	 sv_check_plugins(const struct evbus_config *conf, char *err,
+	    size_t errlen);
+
+/* children.c */
+void	 children_start(struct supervisor *sv);
+void	 children_reap(struct supervisor *sv);
+void	 children_tick(struct supervisor *sv);
+void	 children_scale(struct supervisor *sv, int n);
+void	 children_stop_all(struct supervisor *sv, int sig);
+int	 children_alive(const struct supervisor *sv);
+int	 children_count(const struct supervisor *sv, enum child_state st);
+void	 children_reload(struct supervisor *sv);
+pid_t	 sv_fork_worker(struct supervisor *sv, int slot, int index);
+
+/* probe.c */
+void	 probe_start(struct supervisor *sv);
+
+/* control.c */
+int	 control_listen(struct supervisor *sv, char *err, size_t errlen);
+void	 control_close(struct supervisor *sv);	/* fds only (children) */
+void	 control_shutdown(struct supervisor *sv);	/* and unlink */
+int	 control_pollfds(struct supervisor *sv, struct pollfd *pfd, int max);
+void	 control_dispatch(struct supervisor *sv, struct pollfd *pfd, int n);
+
+/* report.c */
+char	*report_stats(const struct supervisor *sv, size_t *len);
+char	*report_health(const struct supervisor *sv, int *healthy, size_t *len);
+char	*report_queue(const struct supervisor *sv, size_t *len);
+char	*report_workers(const struct supervisor *sv, size_t *len);
+char	*report_metrics(const struct supervisor *sv, size_t *len);
+
+#endif

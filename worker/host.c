@@ -1,2 +1,521 @@
+/*
+ * host.c: the host API table (struct evbus_host_api) handed to handler
+ * plugins, and every service in it: logging with the handler's name and
+ * the current event, lookups in the handler's config section, in the
+ * current delivery's AMQP headers and in its parsed JSON body, publishing
+ * follow-up events, and the worker's identity.
+ *
+ * Plugins call these with their own mistakes (NULL keys, stale events), so
+ * nothing here may abort the worker: bad arguments give -1, allocation
+ * failures give -1, never a fatal().  Nothing here uses xmalloc.
+ */
 #include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include <libconfig.h>
+
+#include "log.h"
+#include "message.h"
 #include "worker.h"
+
+/* Set by the worker around each delivery's dispatch; NULL otherwise. */
+static struct delivery	*host_current;
+
+/*
+ * Copies of string headers (AMQP strings are not NUL-terminated), kept
+ * until the current delivery changes.  Keyed by the header entry so a
+ * handler reading one header a thousand times allocates once.
+ */
+struct host_copy {
+	struct host_copy	*next;
+	const void		*key;
+	char			 s[];
+};
+static struct host_copy	*host_copies;
+
+int	(*worker_publish_hook)(struct worker *,
+	    const struct evbus_event_view *, const char *, char *, size_t);
+
+static void	 host_log(struct evbus_host *, enum evbus_log_level,
+		    const char *, ...)
+		    __attribute__((__format__(printf, 3, 4)));
+
+void
+host_set_current(struct delivery *d)
+{
+	struct host_copy	*c;
+
+	while ((c = host_copies) != NULL) {
+		host_copies = c->next;
+		free(c);
+	}
+	host_current = d;
+}
+
+/* The delivery behind an event view; the current one when ev is NULL. */
+static const struct delivery *
+host_delivery(const struct evbus_event_view *ev)
+{
+	if (ev == NULL)
+		return host_current;
+	return ev->host_private;
+}
+
+static const char *
+host_name(const struct evbus_host *host)
+{
+	if (host == NULL || host->plugin == NULL || host->plugin->h == NULL ||
+	    host->plugin->h->name == NULL)
+		return "?";
+	return host->plugin->h->name;
+}
+
+/* Copy src into dst, escaping what would break a log line. */
+static void
+log_escape(char *dst, size_t len, const char *src)
+{
+	size_t		 o = 0;
+	unsigned char	 c;
+
+	for (; *src != '\0' && o + 5 < len; src++) {
+		c = (unsigned char)*src;
+		if (c == '\n' || c == '\r' || c == '\t') {
+			dst[o++] = '\\';
+			dst[o++] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+		} else if (c < 0x20 || c == 0x7f)
+			o += snprintf(dst + o, len - o, "\\x%02x", c);
+		else
+			dst[o++] = (char)c;
+	}
+	dst[o] = '\0';
+}
+
+static void
+host_log(struct evbus_host *host, enum evbus_log_level level,
+    const char *fmt, ...)
+{
+	const struct delivery	*d = host_current;
+	char			 raw[1024], msg[2048];
+	va_list			 ap;
+	int			 pri;
+
+	switch (level) {
+	case EVBUS_LOG_DEBUG:
+		if (!log_getverbose())
+			return;
+		pri = LOG_DEBUG;
+		break;
+	case EVBUS_LOG_WARN:
+		pri = LOG_WARNING;
+		break;
+	case EVBUS_LOG_ERROR:
+		pri = LOG_ERR;
+		break;
+	case EVBUS_LOG_INFO:
+	default:
+		pri = LOG_INFO;
+		break;
+	}
+	if (fmt == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	va_end(ap);
+	/* Payload text in a message must not forge log lines. */
+	log_escape(msg, sizeof(msg), raw);
+
+	if (d == NULL || d->view.event_id == NULL)
+		logit(pri, "handler %s: %s", host_name(host), msg);
+	else if (d->trace_id[0] == '\0')
+		logit(pri, "handler %s: event %s: %s", host_name(host),
+		    d->view.event_id, msg);
+	else
+		logit(pri, "handler %s: event %s trace %s: %s",
+		    host_name(host), d->view.event_id, d->trace_id, msg);
+}
+
+/* The setting at a dotted path of the handler's section, or NULL. */
+static config_setting_t *
+host_setting(struct evbus_host *host, const char *key)
+{
+	if (host == NULL || host->plugin == NULL || host->plugin->conf == NULL)
+		return NULL;
+	return config_setting_lookup(host->plugin->conf, key);
+}
+
+static int
+host_config_string(struct evbus_host *host, const char *key,
+    const char **out)
+{
+	config_setting_t	*s;
+
+	if (key == NULL || out == NULL)
+		return -1;
+	if ((s = host_setting(host, key)) == NULL)
+		return 1;
+	if (config_setting_type(s) != CONFIG_TYPE_STRING)
+		return -1;
+	*out = config_setting_get_string(s);
+	return 0;
+}
+
+static int
+host_config_int(struct evbus_host *host, const char *key, int64_t *out)
+{
+	config_setting_t	*s;
+
+	if (key == NULL || out == NULL)
+		return -1;
+	if ((s = host_setting(host, key)) == NULL)
+		return 1;
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+		*out = config_setting_get_int(s);
+		return 0;
+	case CONFIG_TYPE_INT64:
+		*out = config_setting_get_int64(s);
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+static int
+host_config_float(struct evbus_host *host, const char *key, double *out)
+{
+	config_setting_t	*s;
+
+	if (key == NULL || out == NULL)
+		return -1;
+	if ((s = host_setting(host, key)) == NULL)
+		return 1;
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_FLOAT:
+		*out = config_setting_get_float(s);
+		return 0;
+	case CONFIG_TYPE_INT:
+		*out = config_setting_get_int(s);
+		return 0;
+	case CONFIG_TYPE_INT64:
+		*out = (double)config_setting_get_int64(s);
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+static int
+host_config_bool(struct evbus_host *host, const char *key, bool *out)
+{
+	config_setting_t	*s;
+
+	if (key == NULL || out == NULL)
+		return -1;
+	if ((s = host_setting(host, key)) == NULL)
+		return 1;
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+		return -1;
+	*out = config_setting_get_bool(s) != 0;
+	return 0;
+}
+
+static int
+host_header_string(struct evbus_host *host, const struct evbus_event_view *ev,
+    const char *name, const char **out)
+{
+	const struct delivery		*d;
+	const amqp_field_value_t	*f;
+	struct host_copy		*c;
+	size_t				 len;
+
+	if (name == NULL || out == NULL || (d = host_delivery(ev)) == NULL)
+		return -1;
+	if ((f = evbus_header_get(d->headers, name)) == NULL)
+		return 1;
+	if (f->kind != AMQP_FIELD_KIND_UTF8)
+		return -1;
+	len = f->value.bytes.len;
+	/* A C string cannot hold it faithfully. */
+	if (len > 0 && memchr(f->value.bytes.bytes, '\0', len) != NULL)
+		return -1;
+	for (c = host_copies; c != NULL; c = c->next)
+		if (c->key == f)
+			break;
+	if (c == NULL) {
+		if ((c = malloc(sizeof(*c) + len + 1)) == NULL)
+			return -1;
+		if (evbus_header_str(d->headers, name, c->s, len + 1) != 0) {
+			free(c);
+			return -1;
+		}
+		c->key = f;
+		c->next = host_copies;
+		host_copies = c;
+	}
+	*out = c->s;
+	return 0;
+}
+
+static int
+host_header_int(struct evbus_host *host, const struct evbus_event_view *ev,
+    const char *name, int64_t *out)
+{
+	const struct delivery	*d;
+	int64_t			 v;
+	int			 rc;
+
+	if (name == NULL || out == NULL || (d = host_delivery(ev)) == NULL)
+		return -1;
+	/* Leave *out untouched unless the header is a valid integer. */
+	if ((rc = evbus_header_int(d->headers, name, &v)) == 0)
+		*out = v;
+	return rc;
+}
+
+/* A top-level body value: 0 with *v, 1 when absent or null, -1 misuse. */
+static int
+host_field(const struct evbus_event_view *ev, const char *key,
+    json_object **v)
+{
+	const struct delivery	*d;
+
+	if (key == NULL || (d = host_delivery(ev)) == NULL)
+		return -1;
+	if (d->body == NULL || !json_object_is_type(d->body, json_type_object))
+		return 1;
+	if (!json_object_object_get_ex(d->body, key, v) || *v == NULL)
+		return 1;
+	return 0;
+}
+
+/*
+ * An integer from a string the way Python's int(str) reads it: blanks
+ * around it, an optional sign, decimal digits with single underscores
+ * between them.  Unlike Python, it must fit 64 bits.
+ */
+static int
+parse_int(const char *s, size_t len, int64_t *out)
+{
+	const char	*end = s + len;
+	uint64_t	 mag = 0, lim;
+	int		 neg = 0, digits = 0, d;
+
+	while (s < end && isspace((unsigned char)*s))
+		s++;
+	while (end > s && isspace((unsigned char)end[-1]))
+		end--;
+	if (s < end && (*s == '+' || *s == '-'))
+		neg = *s++ == '-';
+	lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+	for (; s < end; s++) {
+		if (*s == '_' && digits > 0 && s + 1 < end &&
+		    isdigit((unsigned char)s[1]) && s[-1] != '_')
+			continue;
+		if (!isdigit((unsigned char)*s))
+			return -1;
+		d = *s - '0';
+		if (mag > (lim - d) / 10)
+			return -1;
+		mag = mag * 10 + d;
+		digits++;
+	}
+	if (digits == 0)
+		return -1;
+	if (neg)
+		*out = mag == (uint64_t)INT64_MAX + 1 ? INT64_MIN :
+		    -(int64_t)mag;
+	else
+		*out = (int64_t)mag;
+	return 0;
+}
+
+static int
+host_field_string(struct evbus_host *host, const struct evbus_event_view *ev,
+    const char *key, const char **out)
+{
+	json_object	*v;
+	const char	*s;
+	int		 rc;
+
+	if (out == NULL)
+		return -1;
+	if ((rc = host_field(ev, key, &v)) != 0)
+		return rc;
+	if (!json_object_is_type(v, json_type_string))
+		return -1;
+	s = json_object_get_string(v);
+	/* "\u0000" inside: a C string would silently cut it. */
+	if (strlen(s) != (size_t)json_object_get_string_len(v))
+		return -1;
+	*out = s;
+	return 0;
+}
+
+static int
+host_field_int(struct evbus_host *host, const struct evbus_event_view *ev,
+    const char *key, int64_t *out)
+{
+	json_object	*v;
+	double		 f;
+	int64_t		 i;
+	int		 rc;
+
+	if (out == NULL)
+		return -1;
+	if ((rc = host_field(ev, key, &v)) != 0)
+		return rc;
+	switch (json_object_get_type(v)) {
+	case json_type_int:
+		i = json_object_get_int64(v);
+		/* json-c keeps values above INT64_MAX as uint64 and clamps. */
+		if (i == INT64_MAX && json_object_get_uint64(v) >
+		    (uint64_t)INT64_MAX)
+			return -1;
+		*out = i;
+		return 0;
+	case json_type_double:
+		/* 3.0 is an integer; 3.5 is not one (no silent truncation). */
+		f = json_object_get_double(v);
+		if (!isfinite(f) || f != trunc(f) || f < -9223372036854775808.0 ||
+		    f >= 9223372036854775808.0)
+			return -1;
+		*out = (int64_t)f;
+		return 0;
+	case json_type_string:
+		if (parse_int(json_object_get_string(v),
+		    (size_t)json_object_get_string_len(v), &i) == -1)
+			return -1;
+		*out = i;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+static int
+host_field_float(struct evbus_host *host, const struct evbus_event_view *ev,
+    const char *key, double *out)
+{
+	json_object	*v;
+	const char	*s;
+	char		*end;
+	double		 f;
+	int		 rc;
+
+	if (out == NULL)
+		return -1;
+	if ((rc = host_field(ev, key, &v)) != 0)
+		return rc;
+	switch (json_object_get_type(v)) {
+	case json_type_double:
+		*out = json_object_get_double(v);
+		return 0;
+	case json_type_int:
+		if (json_object_get_int64(v) == INT64_MAX)
+			*out = (double)json_object_get_uint64(v);
+		else
+			*out = (double)json_object_get_int64(v);
+		return 0;
+	case json_type_string:
+		/* pydantic writes Decimal as a string: "19.99". */
+		s = json_object_get_string(v);
+		if (strlen(s) != (size_t)json_object_get_string_len(v) ||
+		    strpbrk(s, "xX") != NULL)
+			return -1;
+		errno = 0;
+		f = strtod(s, &end);
+		while (isspace((unsigned char)*end))
+			end++;
+		if (end == s || *end != '\0' || errno != 0 || !isfinite(f))
+			return -1;
+		*out = f;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+static int
+host_field_bool(struct evbus_host *host, const struct evbus_event_view *ev,
+    const char *key, bool *out)
+{
+	json_object	*v;
+	int		 rc;
+
+	if (out == NULL)
+		return -1;
+	if ((rc = host_field(ev, key, &v)) != 0)
+		return rc;
+	if (!json_object_is_type(v, json_type_boolean))
+		return -1;
+	*out = json_object_get_boolean(v) != 0;
+	return 0;
+}
+
+static int
+host_publish(struct evbus_host *host, const struct evbus_event_view *cause,
+    const char *json, char *err, size_t errlen)
+{
+	char	 dummy[256];
+
+	if (err == NULL || errlen == 0) {
+		err = dummy;
+		errlen = sizeof(dummy);
+	}
+	err[0] = '\0';
+	if (worker_publish_hook == NULL) {
+		snprintf(err, errlen, "publishing is not available here");
+		return -1;
+	}
+	if (json == NULL) {
+		snprintf(err, errlen, "publish: no event given");
+		return -1;
+	}
+	if (worker_publish_hook(host != NULL ? host->worker : NULL, cause,
+	    json, err, errlen) != 0) {
+		if (err[0] == '\0')
+			snprintf(err, errlen, "publish failed");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+host_worker_index(struct evbus_host *host)
+{
+	return worker_index(host != NULL ? host->worker : NULL);
+}
+
+static const char *
+host_consumer_name(struct evbus_host *host)
+{
+	return worker_consumer_name(host != NULL ? host->worker : NULL);
+}
+
+const struct evbus_host_api worker_host_api = {
+	.struct_size = sizeof(struct evbus_host_api),
+	.abi_major = EVBUS_HANDLER_ABI_MAJOR,
+	.abi_minor = EVBUS_HANDLER_ABI_MINOR,
+	.log = host_log,
+	.config_string = host_config_string,
+	.config_int = host_config_int,
+	.config_float = host_config_float,
+	.config_bool = host_config_bool,
+	.header_string = host_header_string,
+	.header_int = host_header_int,
+	.field_string = host_field_string,
+	.field_int = host_field_int,
+	.field_float = host_field_float,
+	.field_bool = host_field_bool,
+	.publish = host_publish,
+	.worker_index = host_worker_index,
+	.consumer_name = host_consumer_name,
+};

@@ -485,6 +485,7 @@ dispatch(struct worker *w, struct delivery *d, struct plugin **list,
 
 	*permanent = 0;
 	set_busy(w, 1);
+	wproc_handlers(w, 1);
 	host_set_current(d);
 	for (i = 0; i < n; i++) {
 		memset(&err, 0, sizeof(err));
@@ -534,6 +535,7 @@ dispatch(struct worker *w, struct delivery *d, struct plugin **list,
 			names = sizeof(who) - 1;
 	}
 	host_set_current(NULL);
+	wproc_handlers(w, 0);
 	set_busy(w, 0);
 	if (failed >= 2) {
 		snprintf(etype, etlen, "HandlerDispatchError");
@@ -587,6 +589,21 @@ make_view(struct delivery *d, const struct evbus_event *ev,
 	v->host_private = d;
 }
 
+/* An id for a message without message_id: a hash of its body. */
+static void
+body_id(const amqp_envelope_t *env, char *buf, size_t len)
+{
+	const unsigned char	*p = env->message.body.bytes;
+	uint64_t		 h = 0xcbf29ce484222325ULL;
+	size_t			 i;
+
+	for (i = 0; i < env->message.body.len; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ULL;
+	}
+	snprintf(buf, len, "body-fnv1a-%016llx", (unsigned long long)h);
+}
+
 /*
  * Decode, dispatch and settle one delivery.  Returns 0 when it was acked
  * (or handed on), -1 when the connection failed underneath (the message
@@ -609,7 +626,8 @@ process(struct worker *w, amqp_envelope_t *env)
 	char			 rk[EVBUS_NAME_MAX + 1], msgid[256];
 	char			 tp[EVBUS_TRACEPARENT_LEN + 8];
 	char			 tstate[EVBUS_TRACESTATE_MAX + 1];
-	char			 err[512];
+	char			 err[512], cause[64];
+	uint32_t		 crashes;
 
 	memset(&d, 0, sizeof(d));
 	memset(&ev, 0, sizeof(ev));
@@ -622,9 +640,27 @@ process(struct worker *w, amqp_envelope_t *env)
 		evbus_amqp_bytes_str(env->message.properties.message_id, id,
 		    sizeof(id));
 	else
-		snprintf(id, sizeof(id), "(delivery %llu)",
-		    (unsigned long long)env->delivery_tag);
+		body_id(env, id, sizeof(id));
 	wproc_inflight(w, id, env->redelivered);
+
+	/* A message that keeps killing workers is not handled again. */
+	if (env->redelivered && w->sb != NULL &&
+	    (crashes = evbus_poison_lookup(w->sb, id, cause,
+	    sizeof(cause))) >= (uint32_t)c->max_crashes) {
+		w->stats->poisoned++;
+		snprintf(etype, sizeof(etype), "%s", cause);
+		snprintf(reason, sizeof(reason), "poison message: it was in "
+		    "flight when %u workers died (last: %s); not handled "
+		    "again", crashes, cause);
+		log_warnx("message %s: %s", id, reason);
+		(void)evbus_header_int(d.headers, "x-retry-count", &retry_count);
+		if (retry_count < 0)
+			retry_count = 0;
+		rc = send_on(w, env, retry_count, 1, etype, reason, id);
+		if (rc == 0)
+			rc = ack(w, env);
+		goto out;
+	}
 
 	/* Headers first: a wrong type is a malformed message (DLQ). */
 	r = evbus_header_int(d.headers, "x-retry-count", &retry_count);

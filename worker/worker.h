@@ -79,6 +79,7 @@ struct worker {
 	struct evbus_worker_stats *stats;	/* local; copied to the slot */
 	struct evbus_worker_stats local_stats;
 	struct evbus_slot	*slot;		/* NULL without a supervisor */
+	struct evbus_scoreboard	*sb;		/* poison table; may be NULL */
 	/* Heartbeats during long handlers (see heartbeat_thread). */
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 cond;
@@ -103,8 +104,14 @@ int	 worker_run(struct worker *w, volatile sig_atomic_t *stop);
 void	 wproc_state(struct worker *w, int state);
 void	 wproc_heartbeat(struct worker *w);
 void	 wproc_inflight(struct worker *w, const char *id, int redelivered);
+void	 wproc_handlers(struct worker *w, int running);
 
-/* host.c: the delivery whose handlers are running, for the host API. */
+/*
+ * host.c: the delivery whose handlers are running, for the host API (log
+ * prefixes; lookups given a NULL event view).  Set it before a delivery's
+ * handlers and to NULL after them: each call frees the header strings
+ * handed out for the previous delivery.
+ */
 void	 host_set_current(struct delivery *d);
 
 /* loader.c */
@@ -127,12 +134,17 @@ int	 loader_check_descriptor(const struct evbus_handler *h,
 /*
  * Call every plugin's init with the host API; conf gives each plugin its
  * handlers.<name> section.  On failure, plugins already initialized are
- * finalized again and -1 is returned with err naming the plugin.
+ * finalized again, every plugin is unloaded (as by loader_unload_all) and
+ * -1 is returned with err naming the plugin.  ps must not move after this:
+ * each plugin's host handle points into it.
  */
 int	 loader_init_all(struct plugins *ps, const struct evbus_config *conf,
 	    struct worker *w, char *err, size_t errlen);
 
-/* fini() every initialized plugin (reverse order) and dlclose all. */
+/*
+ * fini() every initialized plugin (reverse order) and dlclose all; ps is
+ * left empty, so calling it again is harmless.
+ */
 void	 loader_unload_all(struct plugins *ps);
 
 /* 1 when plugin p wants events of type t. */

@@ -70,3 +70,14 @@ wproc_inflight(struct worker *w, const char *id, int redelivered)
 	}
 	evbus_slot_end(w->slot);
 }
+
+void
+wproc_handlers(struct worker *w, int running)
+{
+	if (w->slot == NULL)
+		return;
+	evbus_slot_begin(w->slot);
+	w->slot->heartbeat = evbus_mono_us();
+	w->slot->handler_since = running ? w->slot->heartbeat : 0;
+	evbus_slot_end(w->slot);
+}

@@ -518,7 +518,7 @@ test_timestamps(void)
 		{ "+2025-03-14T15:09:26Z", NULL },
 		{ NULL, NULL }
 	};
-	char		 buf[EVBUS_TIME_LEN], in[256], err[256], *out, *p;
+	char		 buf[EVBUS_TIME_LEN], in[512], err[256], *out, *p;
 	int64_t		 sec;
 	int32_t		 usec;
 	int		 i, rv;

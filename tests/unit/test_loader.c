@@ -1,5 +1,1278 @@
+/*
+ * test_loader.c: the plugin loader (worker/loader.c) against purpose-built
+ * good and broken plugins (tests/plugins/), and the host API
+ * (worker/host.c) against hand-built config sections, AMQP header tables
+ * and JSON bodies.
+ *
+ * The plugins come from the build tree ($EVBUS_BUILDDIR, set by make
+ * check, else "."): tests/plugins/.libs/NAME.so and handlers/.libs/
+ * chaos.so.  Each case builds its own plugin directory under $TMPDIR
+ * (mkdtemp, mode 0755) from symlinks or copies of them, and removes it
+ * afterwards, pass or fail.
+ */
 #include "config.h"
+
+#include <sys/stat.h>
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libconfig.h>
+
 #include "cu.h"
-static const struct cu_test t[] = {{NULL,NULL}};
-static const struct cu_suite s[] = {{"stub", t},{NULL,NULL}};
-int main(void){return cu_run(s);}
+#include "conf.h"
+#include "worker.h"
+
+#define MAX_DIRS	8
+#define MAX_REC		32
+
+static const char	*builddir = ".";
+static char		 dirs[MAX_DIRS][PATH_MAX];
+static size_t		 ndirs;
+
+/* What the recording plugins reported through publish(), in order. */
+static char		 rec[MAX_REC][128];
+static size_t		 nrec;
+static struct worker	*rec_worker;
+
+/* Stand-ins for worker.c, which this test does not link. */
+const char *
+worker_consumer_name(const struct worker *w)
+{
+	return "test-consumer-2";
+}
+
+int
+worker_index(const struct worker *w)
+{
+	return 2;
+}
+
+/* The built plugin called name. */
+static void
+plugin_src(const char *name, char *buf, size_t len)
+{
+	if (strcmp(name, "chaos") == 0)
+		snprintf(buf, len, "%s/handlers/.libs/chaos.so", builddir);
+	else
+		snprintf(buf, len, "%s/tests/plugins/.libs/%s.so", builddir,
+		    name);
+}
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	return remove(path);
+}
+
+static void
+rm_dirs(void)
+{
+	while (ndirs > 0) {
+		ndirs--;
+		chmod(dirs[ndirs], 0700);
+		nftw(dirs[ndirs], rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	}
+}
+
+/* A fresh plugin directory, mode 0755, removed by rm_dirs(). */
+static const char *
+make_dir(void)
+{
+	const char	*tmp = getenv("TMPDIR");
+	char		*d;
+
+	if (ndirs == MAX_DIRS) {
+		cu_failf("too many temporary directories");
+		return "/nonexistent";
+	}
+	d = dirs[ndirs];
+	snprintf(d, PATH_MAX, "%s/evbus-loader.XXXXXX",
+	    tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
+	if (mkdtemp(d) == NULL || chmod(d, 0755) == -1) {
+		cu_failf("mkdtemp %s: %s", d, strerror(errno));
+		return "/nonexistent";
+	}
+	ndirs++;
+	return d;
+}
+
+/* Symlink the built plugin name into dir as file (name.so if NULL). */
+static void
+link_plugin(const char *dir, const char *name, const char *file)
+{
+	char	 src[PATH_MAX], dst[PATH_MAX];
+
+	plugin_src(name, src, sizeof(src));
+	if (file == NULL)
+		snprintf(dst, sizeof(dst), "%s/%s.so", dir, name);
+	else
+		snprintf(dst, sizeof(dst), "%s/%s", dir, file);
+	if (access(src, R_OK) == -1)
+		cu_failf("plugin %s: %s (EVBUS_BUILDDIR=%s)", src,
+		    strerror(errno), builddir);
+	if (symlink(src, dst) == -1)
+		cu_failf("symlink %s: %s", dst, strerror(errno));
+}
+
+/* Copy the built plugin name into dir as file, with mode. */
+static void
+copy_plugin(const char *dir, const char *name, const char *file,
+    mode_t mode)
+{
+	char	 src[PATH_MAX], dst[PATH_MAX], buf[8192];
+	ssize_t	 n;
+	int	 in, out;
+
+	plugin_src(name, src, sizeof(src));
+	snprintf(dst, sizeof(dst), "%s/%s", dir, file);
+	if ((in = open(src, O_RDONLY)) == -1) {
+		cu_failf("open %s: %s", src, strerror(errno));
+		return;
+	}
+	if ((out = open(dst, O_WRONLY | O_CREAT | O_EXCL, 0600)) == -1) {
+		cu_failf("open %s: %s", dst, strerror(errno));
+		close(in);
+		return;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n) {
+			cu_failf("write %s: %s", dst, strerror(errno));
+			break;
+		}
+	close(in);
+	close(out);
+	if (chmod(dst, mode) == -1)
+		cu_failf("chmod %s: %s", dst, strerror(errno));
+}
+
+static void
+write_file(const char *dir, const char *file, const char *text)
+{
+	char	 path[PATH_MAX];
+	FILE	*fp;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	if ((fp = fopen(path, "w")) == NULL) {
+		cu_failf("fopen %s: %s", path, strerror(errno));
+		return;
+	}
+	fputs(text, fp);
+	fclose(fp);
+}
+
+/* 1 when the built plugin name is still mapped into this process. */
+static int
+resident(const char *name)
+{
+	char	 src[PATH_MAX];
+	void	*h;
+
+	plugin_src(name, src, sizeof(src));
+	if ((h = dlopen(src, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD)) == NULL)
+		return 0;
+	dlclose(h);
+	return 1;
+}
+
+/* Check that err contains every string of subs (NULL-terminated). */
+static void
+check_err(const char *label, const char *err, const char *const *subs)
+{
+	for (; *subs != NULL; subs++)
+		cu_checkf(strstr(err, *subs) != NULL,
+		    "%s: expected the message to contain \"%s\", got \"%s\"",
+		    label, *subs, err);
+}
+
+/* Check that ps holds exactly the plugins names, in that order. */
+static void
+check_loaded(const char *label, const struct plugins *ps,
+    const char *const *names)
+{
+	size_t	 i, n = 0;
+
+	while (names[n] != NULL)
+		n++;
+	cu_checkf(ps->n == n, "%s: expected %zu plugins loaded, got %zu",
+	    label, n, ps->n);
+	for (i = 0; i < n && i < ps->n; i++) {
+		cu_checkf(strcmp(ps->v[i].h->name, names[i]) == 0,
+		    "%s: plugin %zu: expected %s, got %s", label, i, names[i],
+		    ps->v[i].h->name);
+		cu_checkf(ps->v[i].index == i, "%s: plugin %s: expected "
+		    "index %zu, got %zu", label, names[i], i, ps->v[i].index);
+	}
+}
+
+static int
+record_hook(struct worker *w, const struct evbus_event_view *cause,
+    const char *json, char *err, size_t errlen)
+{
+	rec_worker = w;
+	if (nrec < MAX_REC)
+		snprintf(rec[nrec++], sizeof(rec[0]), "%s", json);
+	return 0;
+}
+
+static void
+rec_reset(void)
+{
+	nrec = 0;
+	rec_worker = NULL;
+}
+
+/* Check the recorded calls against want (NULL-terminated). */
+static void
+check_rec(const char *label, const char *const *want)
+{
+	char	 got[1024] = "", exp[1024] = "";
+	size_t	 i, n = 0;
+
+	while (want[n] != NULL)
+		n++;
+	for (i = 0; i < n; i++)
+		snprintf(exp + strlen(exp), sizeof(exp) - strlen(exp), "%s%s",
+		    i ? ", " : "", want[i]);
+	for (i = 0; i < nrec; i++)
+		snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s",
+		    i ? ", " : "", rec[i]);
+	cu_checkf(strcmp(got, exp) == 0, "%s: expected calls [%s], got [%s]",
+	    label, exp, got);
+}
+
+/*
+ * Loader: the good set.
+ */
+
+static void
+test_good_set(void)
+{
+	static const struct {
+		const char	*type;
+		const char	*want[4];
+	} cases[] = {
+		{ "OrderCreated", { "good_a", "good_b", "wild", NULL } },
+		{ "OrderShipped", { "good_a", "wild", NULL } },
+		{ "Unknown", { "wild", NULL } },
+		{ NULL, { "wild", NULL } },
+	};
+	static const char *const names[] = { "good_a", "good_b", "wild", NULL };
+	struct plugins	*ps;
+	struct plugin	*list[EVBUS_MAX_PLUGINS];
+	const char	*dir;
+	char		 err[1024] = "", sub[PATH_MAX];
+	size_t		 i, j, n;
+
+	ps = calloc(1, sizeof(*ps));
+	dir = make_dir();
+	link_plugin(dir, "good_a", NULL);
+	link_plugin(dir, "good_b", NULL);
+	link_plugin(dir, "wild", NULL);
+	/* Never loaded: not *.so, hidden, "..", or not a regular file. */
+	write_file(dir, "x.txt", "not a plugin\n");
+	write_file(dir, "notes.so.txt", "not a plugin\n");
+	link_plugin(dir, "dup_name", ".hidden.so");
+	link_plugin(dir, "dup_name", "evil..so");
+	snprintf(sub, sizeof(sub), "%s/sub.so", dir);
+	if (mkdir(sub, 0755) == -1)
+		cu_failf("mkdir %s: %s", sub, strerror(errno));
+
+	cu_checkf(loader_load_dir(dir, ps, err, sizeof(err)) == 0,
+	    "good set: expected to load, got \"%s\"", err);
+	check_loaded("good set", ps, names);
+	if (ps->n == 3) {
+		cu_checkf(!ps->v[0].wildcard && !ps->v[1].wildcard &&
+		    ps->v[2].wildcard, "good set: expected only wild to be a "
+		    "wildcard, got %d %d %d", ps->v[0].wildcard,
+		    ps->v[1].wildcard, ps->v[2].wildcard);
+		cu_checkf(strcmp(ps->v[0].file, "good_a.so") == 0,
+		    "good set: expected file good_a.so, got %s",
+		    ps->v[0].file);
+		snprintf(sub, sizeof(sub), "%s/good_a.so", dir);
+		cu_checkf(strcmp(ps->v[0].path, sub) == 0,
+		    "good set: expected path %s, got %s", sub, ps->v[0].path);
+		cu_checkf(loader_wants(&ps->v[0], "OrderShipped") &&
+		    !loader_wants(&ps->v[1], "OrderShipped") &&
+		    loader_wants(&ps->v[2], "Anything") &&
+		    !loader_wants(&ps->v[0], NULL), "good set: loader_wants "
+		    "answers wrongly");
+	}
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		n = loader_dispatch_list(ps, cases[i].type, list,
+		    EVBUS_MAX_PLUGINS);
+		for (j = 0; cases[i].want[j] != NULL; j++)
+			;
+		cu_checkf(n == j, "dispatch %s: expected %zu handlers, got "
+		    "%zu", cases[i].type ? cases[i].type : "(null)", j, n);
+		for (j = 0; j < n && cases[i].want[j] != NULL; j++)
+			cu_checkf(strcmp(list[j]->h->name,
+			    cases[i].want[j]) == 0, "dispatch %s: position "
+			    "%zu: expected %s, got %s",
+			    cases[i].type ? cases[i].type : "(null)", j,
+			    cases[i].want[j], list[j]->h->name);
+	}
+	n = loader_dispatch_list(ps, "OrderCreated", list, 2);
+	cu_checkf(n == 2 && strcmp(list[1]->h->name, "good_b") == 0,
+	    "dispatch with max 2: expected good_a, good_b, got %zu", n);
+
+	loader_unload_all(ps);
+	cu_checkf(ps->n == 0, "unload: expected 0 plugins, got %zu", ps->n);
+	cu_checkf(!resident("good_a") && !resident("wild"),
+	    "unload: plugins still mapped after loader_unload_all");
+	loader_unload_all(ps);
+	free(ps);
+	rm_dirs();
+}
+
+/* NULL event_types and "*" are both wildcards, dispatched in load order. */
+static void
+test_wildcard_order(void)
+{
+	static const char *const names[] = { "chaos", "good_a", "wild", NULL };
+	static const char *const types[] = { "OrderCreated", "OrderShipped",
+	    "Other" };
+	struct plugins	*ps;
+	struct plugin	*list[EVBUS_MAX_PLUGINS];
+	const char	*dir;
+	char		 err[1024] = "";
+	size_t		 i, n, off;
+
+	ps = calloc(1, sizeof(*ps));
+	dir = make_dir();
+	link_plugin(dir, "good_a", NULL);
+	link_plugin(dir, "wild", NULL);
+	link_plugin(dir, "chaos", NULL);
+	cu_checkf(loader_load_dir(dir, ps, err, sizeof(err)) == 0,
+	    "wildcards: expected to load, got \"%s\"", err);
+	check_loaded("wildcards", ps, names);
+	if (ps->n == 3)
+		cu_checkf(ps->v[0].wildcard && ps->v[0].h->event_types == NULL,
+		    "wildcards: chaos (NULL event_types) is not a wildcard");
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		n = loader_dispatch_list(ps, types[i], list,
+		    EVBUS_MAX_PLUGINS);
+		/* good_a first when it subscribes, then chaos, then wild. */
+		off = i < 2 ? 1 : 0;
+		cu_checkf(n == 2 + off, "dispatch %s: expected %zu handlers, "
+		    "got %zu", types[i], 2 + off, n);
+		if (n != 2 + off)
+			continue;
+		cu_checkf((off == 0 || strcmp(list[0]->h->name, "good_a") == 0)
+		    && strcmp(list[off]->h->name, "chaos") == 0 &&
+		    strcmp(list[off + 1]->h->name, "wild") == 0,
+		    "dispatch %s: expected %schaos, wild; got %s, %s, ...",
+		    types[i], off ? "good_a, " : "", list[0]->h->name,
+		    list[1]->h->name);
+	}
+	loader_unload_all(ps);
+	free(ps);
+	rm_dirs();
+}
+
+/*
+ * Loader: every broken plugin is refused with the exact problem, and
+ * whatever loaded before it is unloaded again.
+ */
+static void
+test_broken(void)
+{
+	struct {
+		const char	*name;
+		const char	*subs[6];
+	} cases[] = {
+		{ "bad_magic", { "plugin bad_magic.so", "not an evbus handler",
+		    "magic is 0xdeadbeef", "expected 0x45564248", NULL } },
+		{ "bad_major", { "plugin bad_major.so", "abi_major is 2",
+		    "built for handler ABI 2.x, this evbusd supports 1.x: "
+		    "rebuild it against this evbus/handler.h", NULL } },
+		{ "bad_minor", { "plugin bad_minor.so", "abi_minor is 99",
+		    "built for handler ABI 1.99", "supports 1.0 to 1.0",
+		    "rebuild it against this evbus/handler.h", NULL } },
+		{ "bad_size", { "plugin bad_size.so", "struct_size is",
+		    NULL /* sizes filled in below */, NULL, NULL } },
+		{ "no_symbol", { "plugin no_symbol.so: no symbol evbus_handler "
+		    "(declare the handler with EVBUS_HANDLER_DECLARE)", NULL } },
+		{ "undefined_sym", { "plugin undefined_sym.so", "cannot load",
+		    "undefined symbol", "evbus_test_no_such_function", NULL } },
+		{ "no_handle", { "plugin no_handle.so (no_handle)",
+		    "handle is NULL", NULL } },
+	};
+	struct plugins	*ps;
+	const char	*dir;
+	char		 err[1024], small[64], want[64];
+	size_t		 i;
+
+	snprintf(small, sizeof(small), "struct_size is %zu bytes",
+	    sizeof(struct evbus_handler) - sizeof(void *));
+	snprintf(want, sizeof(want), "handler ABI 1.0 requires %zu",
+	    sizeof(struct evbus_handler));
+	cases[3].subs[2] = small;
+	cases[3].subs[3] = want;
+
+	ps = calloc(1, sizeof(*ps));
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		dir = make_dir();
+		/* The good ones sort before some broken ones, after others. */
+		link_plugin(dir, "good_a", NULL);
+		link_plugin(dir, "good_b", NULL);
+		link_plugin(dir, cases[i].name, NULL);
+		err[0] = '\0';
+		cu_checkf(loader_load_dir(dir, ps, err, sizeof(err)) == -1,
+		    "%s: expected the load to fail, it succeeded",
+		    cases[i].name);
+		check_err(cases[i].name, err, cases[i].subs);
+		cu_checkf(ps->n == 0, "%s: expected nothing loaded, got %zu "
+		    "plugins", cases[i].name, ps->n);
+		cu_checkf(!resident("good_a") && !resident("good_b") &&
+		    !resident(cases[i].name), "%s: a plugin is still mapped "
+		    "after the failed load", cases[i].name);
+		loader_unload_all(ps);
+		rm_dirs();
+	}
+	free(ps);
+}
+
+/* Names are unique, across files and for one file under two names. */
+static void
+test_duplicates(void)
+{
+	static const char *const dup_subs[] = { "plugin good_a.so",
+	    "name \"good_a\" is already used by plugin dup_name.so",
+	    "unique", NULL };
+	static const char *const twice_subs[] = { "plugin b.so",
+	    "already used by plugin a.so", NULL };
+	struct plugins	*ps;
+	const char	*dir;
+	char		 err[1024] = "";
+
+	ps = calloc(1, sizeof(*ps));
+	dir = make_dir();
+	link_plugin(dir, "good_a", NULL);
+	link_plugin(dir, "dup_name", NULL);
+	cu_checkf(loader_load_dir(dir, ps, err, sizeof(err)) == -1,
+	    "duplicate names: expected the load to fail");
+	check_err("duplicate names", err, dup_subs);
+	cu_checkf(ps->n == 0 && !resident("dup_name") && !resident("good_a"),
+	    "duplicate names: plugins left loaded");
+
+	dir = make_dir();
+	link_plugin(dir, "good_a", "a.so");
+	link_plugin(dir, "good_a", "b.so");
+	err[0] = '\0';
+	cu_checkf(loader_load_dir(dir, ps, err, sizeof(err)) == -1,
+	    "one file twice: expected the load to fail");
+	check_err("one file twice", err, twice_subs);
+	cu_checkf(ps->n == 0 && !resident("good_a"),
+	    "one file twice: plugin left loaded");
+	free(ps);
+	rm_dirs();
+}
+
+/* The directory (and each file) must be safe to load code from. */
+static void
+test_dir_checks(void)
+{
+	struct plugins	*ps;
+	const char	*dir;
+	char		 err[1024], path[PATH_MAX], mode[64];
+	const char	*subs[5];
+
+	ps = calloc(1, sizeof(*ps));
+
+	/* Missing. */
+	dir = make_dir();
+	snprintf(path, sizeof(path), "%s/missing", dir);
+	err[0] = '\0';
+	cu_checkf(loader_load_dir(path, ps, err, sizeof(err)) == -1,
+	    "missing dir: expected the load to fail");
+	subs[0] = path;
+	subs[1] = "No such file or directory";
+	subs[2] = NULL;
+	check_err("missing dir", err, subs);
+
+	/* Not a directory. */
+	write_file(dir, "file", "x\n");
+	snprintf(path, sizeof(path), "%s/file", dir);
+	err[0] = '\0';
+	cu_checkf(loader_load_dir(path, ps, err, sizeof(err)) == -1,
+	    "not a dir: expected the load to fail");
+	subs[0] = path;
+	subs[1] = "not a directory";
+	check_err("not a dir", err, subs);
+
+	/* World-writable, with and without the sticky bit. */
+	link_plugin(dir, "good_a", NULL);
+	if (chmod(dir, 0777) == -1)
+		cu_failf("chmod %s: %s", dir, strerror(errno));
+	err[0] = '\0';
+	cu_checkf(loader_load_dir(dir, ps, err, sizeof(err)) == -1,
+	    "world-writable dir: expected the load to fail");
+	subs[0] = dir;
+	subs[1] = "world-writable";
+	subs[2] = "(mode 0777)";
+	subs[3] = NULL;
+	check_err("world-writable dir", err, subs);
+	cu_checkf(ps->n == 0 && !resident("good_a"),
+	    "world-writable dir: a plugin was loaded");
+	if (chmod(dir, 01777) == -1)
+		cu_failf("chmod %s: %s", dir, strerror(errno));
+	err[0] = '\0';
+	cu_checkf(loader_load_dir(dir, ps, err, sizeof(err)) == -1,
+	    "sticky world-writable dir: expected the load to fail");
+	subs[2] = "(mode 1777)";
+	check_err("sticky world-writable dir", err, subs);
+
+	/* A world-writable plugin file in a safe directory. */
+	dir = make_dir();
+	copy_plugin(dir, "good_a", "good_a.so", 0666);
+	err[0] = '\0';
+	cu_checkf(loader_load_dir(dir, ps, err, sizeof(err)) == -1,
+	    "world-writable file: expected the load to fail");
+	snprintf(mode, sizeof(mode), "(mode 0666)");
+	subs[0] = "plugin good_a.so";
+	subs[1] = "world-writable";
+	subs[2] = mode;
+	subs[3] = NULL;
+	check_err("world-writable file", err, subs);
+
+	/* A copy (not a symlink) with a sane mode loads. */
+	dir = make_dir();
+	copy_plugin(dir, "good_b", "good_b.so", 0644);
+	err[0] = '\0';
+	cu_checkf(loader_load_dir(dir, ps, err, sizeof(err)) == 0 &&
+	    ps->n == 1, "copied plugin: expected 1 plugin, got %zu (\"%s\")",
+	    ps->n, err);
+	loader_unload_all(ps);
+
+	/* An empty directory is not an error: nothing to load. */
+	dir = make_dir();
+	err[0] = '\0';
+	cu_checkf(loader_load_dir(dir, ps, err, sizeof(err)) == 0 &&
+	    ps->n == 0, "empty dir: expected 0 plugins and success, got %zu "
+	    "(\"%s\")", ps->n, err);
+
+	free(ps);
+	rm_dirs();
+}
+
+/*
+ * Loader: init, dispatch and fini through the recording plugins.
+ */
+
+static struct evbus_config *
+record_config(void)
+{
+	struct evbus_conf_errors errs = { NULL, 0 };
+	struct evbus_config	*c;
+	size_t			 i;
+
+	c = evbus_config_load_string("handlers = {\n"
+	    "	good_a = { record = true; };\n"
+	    "	good_b = { record = true; };\n"
+	    "	wild = { record = true; };\n"
+	    "	init_fail = { record = true; };\n"
+	    "};\n", "test-loader", &errs);
+	for (i = 0; i < errs.n; i++)
+		cu_failf("config: %s", errs.msgs[i]);
+	evbus_conf_errors_clear(&errs);
+	return c;
+}
+
+static void
+test_init_dispatch_fini(void)
+{
+	static const char *const inits[] = { "init good_a", "init good_b",
+	    "init wild", NULL };
+	static const char *const handles[] = { "handle good_a OrderCreated",
+	    "handle good_b OrderCreated", "handle wild OrderCreated", NULL };
+	static const char *const finis[] = { "fini wild", "fini good_b",
+	    "fini good_a", NULL };
+	struct evbus_config	*c;
+	struct plugins		*ps;
+	struct plugin		*list[EVBUS_MAX_PLUGINS];
+	struct delivery		 d;
+	struct evbus_error	 e;
+	struct worker		*w = (struct worker *)&d;	/* opaque here */
+	const char		*dir;
+	char			 err[1024] = "";
+	size_t			 i, n;
+
+	if ((c = record_config()) == NULL)
+		return;
+	ps = calloc(1, sizeof(*ps));
+	dir = make_dir();
+	link_plugin(dir, "good_a", NULL);
+	link_plugin(dir, "good_b", NULL);
+	link_plugin(dir, "wild", NULL);
+	rec_reset();
+	worker_publish_hook = record_hook;
+
+	cu_checkf(loader_load_dir(dir, ps, err, sizeof(err)) == 0,
+	    "load: got \"%s\"", err);
+	cu_checkf(nrec == 0, "load: plugin code ran before init (%zu calls)",
+	    nrec);
+	cu_checkf(loader_init_all(ps, c, w, err, sizeof(err)) == 0,
+	    "init: expected success, got \"%s\"", err);
+	check_rec("init", inits);
+	cu_checkf(rec_worker == w, "init: publish got worker %p, expected %p",
+	    (void *)rec_worker, (void *)w);
+	for (i = 0; i < ps->n; i++)
+		cu_checkf(ps->v[i].initialized && ps->v[i].conf != NULL &&
+		    ps->v[i].host.plugin == &ps->v[i] &&
+		    ps->v[i].host.worker == w, "init: plugin %s not set up "
+		    "(initialized %d, conf %p)", ps->v[i].h->name,
+		    ps->v[i].initialized, ps->v[i].conf);
+
+	rec_reset();
+	memset(&d, 0, sizeof(d));
+	d.view.event_id = "3f2a9c1e-8b4d-4e6f-9a0b-1c2d3e4f5a6b";
+	d.view.event_type = "OrderCreated";
+	d.view.host_private = &d;
+	host_set_current(&d);
+	n = loader_dispatch_list(ps, "OrderCreated", list, EVBUS_MAX_PLUGINS);
+	for (i = 0; i < n; i++) {
+		memset(&e, 0, sizeof(e));
+		cu_checkf(list[i]->h->handle(list[i]->state, &d.view, &e) ==
+		    EVBUS_OK, "handle: %s did not return EVBUS_OK",
+		    list[i]->h->name);
+	}
+	host_set_current(NULL);
+	check_rec("dispatch", handles);
+
+	rec_reset();
+	loader_unload_all(ps);
+	check_rec("fini", finis);
+	cu_checkf(ps->n == 0 && !resident("good_a"),
+	    "fini: plugins left loaded");
+
+	worker_publish_hook = NULL;
+	evbus_config_free(c);
+	free(ps);
+	rm_dirs();
+}
+
+static void
+test_init_fail(void)
+{
+	static const char *const calls[] = { "init good_a", "init good_b",
+	    "init init_fail", "fini good_b", "fini good_a", NULL };
+	static const char *const subs[] = {
+	    "plugin init_fail.so (init_fail): init failed", NULL };
+	struct evbus_config	*c;
+	struct plugins		*ps;
+	const char		*dir;
+	char			 err[1024] = "";
+
+	if ((c = record_config()) == NULL)
+		return;
+	ps = calloc(1, sizeof(*ps));
+	dir = make_dir();
+	link_plugin(dir, "good_a", NULL);
+	link_plugin(dir, "good_b", NULL);
+	link_plugin(dir, "init_fail", NULL);
+	rec_reset();
+	worker_publish_hook = record_hook;
+
+	cu_checkf(loader_load_dir(dir, ps, err, sizeof(err)) == 0,
+	    "load: got \"%s\"", err);
+	err[0] = '\0';
+	cu_checkf(loader_init_all(ps, c, NULL, err, sizeof(err)) == -1,
+	    "init_fail: expected loader_init_all to fail");
+	check_err("init_fail", err, subs);
+	check_rec("init_fail", calls);
+	cu_checkf(ps->n == 0, "init_fail: expected nothing loaded, got %zu",
+	    ps->n);
+	cu_checkf(!resident("good_a") && !resident("init_fail"),
+	    "init_fail: plugins still mapped");
+	/* What worker.c does after a failure: must be harmless. */
+	loader_unload_all(ps);
+
+	worker_publish_hook = NULL;
+	evbus_config_free(c);
+	free(ps);
+	rm_dirs();
+}
+
+/* Direct descriptor checks: every field, and its boundaries. */
+
+static enum evbus_result
+dummy_handle(void *state, const struct evbus_event_view *ev,
+    struct evbus_error *err)
+{
+	return EVBUS_OK;
+}
+
+static void
+test_check_descriptor(void)
+{
+	static const char *const empty_type[] = { "A", "", NULL };
+	static const char *const star[] = { "*", NULL };
+	char			 n63[64], n64[65], err[1024];
+	struct {
+		const char	*label;
+		const char	*name;
+		const char *const *types;
+		int		 no_handle;
+		int		 size_delta;
+		int		 ok;
+		const char	*sub;
+	} cases[] = {
+		{ "valid", "inventory", NULL, 0, 0, 1, NULL },
+		{ "valid star", "a.b-c_9", star, 0, 0, 1, NULL },
+		{ "63 bytes", n63, NULL, 0, 0, 1, NULL },
+		{ "64 bytes", n64, NULL, 0, 0, 0, "is invalid: use 1 to 63" },
+		{ "NULL name", NULL, NULL, 0, 0, 0, "x.so: name is NULL" },
+		{ "empty name", "", NULL, 0, 0, 0, "name \"\" is invalid" },
+		{ "space", "has space", NULL, 0, 0, 0,
+		    "name \"has space\" is invalid" },
+		{ "slash", "a/b", NULL, 0, 0, 0, "name \"a/b\" is invalid" },
+		{ "newline", "a\nb", NULL, 0, 0, 0, "name \"a\\x0ab\"" },
+		{ "empty type", "t", empty_type, 0, 0, 0,
+		    "x.so (t): event_types[1] is empty" },
+		{ "no handle", "t", NULL, 1, 0, 0, "x.so (t): handle is NULL" },
+		{ "too large", "t", NULL, 0, 8, 0, "larger than the" },
+		{ "too small", "t", NULL, 0, -1, 0, "requires" },
+	};
+	struct evbus_handler	 h;
+	size_t			 i;
+	int			 rc;
+
+	memset(n63, 'n', 63);
+	n63[63] = '\0';
+	memset(n64, 'n', 64);
+	n64[64] = '\0';
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&h, 0, sizeof(h));
+		h.magic = EVBUS_HANDLER_MAGIC;
+		h.abi_major = EVBUS_HANDLER_ABI_MAJOR;
+		h.abi_minor = EVBUS_HANDLER_ABI_MINOR;
+		h.struct_size = (uint32_t)(sizeof(h) + cases[i].size_delta);
+		h.name = cases[i].name;
+		h.event_types = cases[i].types;
+		h.handle = cases[i].no_handle ? NULL : dummy_handle;
+		err[0] = '\0';
+		rc = loader_check_descriptor(&h, "x.so", err, sizeof(err));
+		cu_checkf(rc == (cases[i].ok ? 0 : -1), "%s: expected %d, "
+		    "got %d (\"%s\")", cases[i].label, cases[i].ok ? 0 : -1,
+		    rc, err);
+		if (cases[i].sub != NULL)
+			cu_checkf(strstr(err, cases[i].sub) != NULL, "%s: "
+			    "expected \"%s\" in \"%s\"", cases[i].label,
+			    cases[i].sub, err);
+	}
+	err[0] = '\0';
+	cu_checkf(loader_check_descriptor(NULL, "x.so", err,
+	    sizeof(err)) == -1 && strstr(err, "x.so") != NULL,
+	    "NULL descriptor: expected a refusal, got \"%s\"", err);
+}
+
+/*
+ * Host API.
+ */
+
+static const char *const host_test_types[] = { "*", NULL };
+static const struct evbus_handler host_test_desc = {
+	EVBUS_HANDLER_MAGIC, EVBUS_HANDLER_ABI_MAJOR, EVBUS_HANDLER_ABI_MINOR,
+	sizeof(struct evbus_handler), "t", "1.0", host_test_types, NULL,
+	dummy_handle, NULL
+};
+
+/* One lookup: which function, which key, and what it must give. */
+enum lookup { L_STR, L_INT, L_FLOAT, L_BOOL };
+struct lookup_case {
+	enum lookup	 fn;
+	const char	*key;
+	int		 rc;
+	const char	*s;
+	int64_t		 i;
+	double		 f;
+	bool		 b;
+};
+
+/* Run cases through the config (hdr 0), header (1) or field (2) calls. */
+static void
+run_lookups(const char *what, int kind, struct evbus_host *host,
+    const struct evbus_event_view *ev, const struct lookup_case *c,
+    size_t n)
+{
+	const struct evbus_host_api *api = &worker_host_api;
+	const char	*s, *untouched = "untouched";
+	int64_t		 i;
+	double		 f;
+	bool		 b;
+	size_t		 k;
+	int		 rc = -2;
+
+	for (k = 0; k < n; k++, c++) {
+		s = untouched;
+		i = -12345;
+		f = -1.25;
+		b = false;
+		switch (c->fn) {
+		case L_STR:
+			rc = kind == 0 ? api->config_string(host, c->key, &s) :
+			    kind == 1 ? api->header_string(host, ev, c->key,
+			    &s) : api->field_string(host, ev, c->key, &s);
+			break;
+		case L_INT:
+			rc = kind == 0 ? api->config_int(host, c->key, &i) :
+			    kind == 1 ? api->header_int(host, ev, c->key, &i) :
+			    api->field_int(host, ev, c->key, &i);
+			break;
+		case L_FLOAT:
+			rc = kind == 0 ? api->config_float(host, c->key, &f) :
+			    api->field_float(host, ev, c->key, &f);
+			break;
+		case L_BOOL:
+			rc = kind == 0 ? api->config_bool(host, c->key, &b) :
+			    api->field_bool(host, ev, c->key, &b);
+			break;
+		}
+		cu_checkf(rc == c->rc, "%s %s (%d): expected rc %d, got %d",
+		    what, c->key, (int)c->fn, c->rc, rc);
+		if (rc != c->rc)
+			continue;
+		if (rc != 0) {
+			/* Absent or wrong type: the default stays. */
+			cu_checkf(s == untouched && i == -12345 && f == -1.25 &&
+			    !b, "%s %s: out value changed on rc %d", what,
+			    c->key, rc);
+			continue;
+		}
+		switch (c->fn) {
+		case L_STR:
+			cu_checkf(s != NULL && strcmp(s, c->s) == 0,
+			    "%s %s: expected \"%s\", got \"%s\"", what, c->key,
+			    c->s, s ? s : "(null)");
+			break;
+		case L_INT:
+			cu_checkf(i == c->i, "%s %s: expected %lld, got %lld",
+			    what, c->key, (long long)c->i, (long long)i);
+			break;
+		case L_FLOAT:
+			cu_checkf(f == c->f, "%s %s: expected %g, got %g",
+			    what, c->key, c->f, f);
+			break;
+		case L_BOOL:
+			cu_checkf(b == c->b, "%s %s: expected %d, got %d",
+			    what, c->key, (int)c->b, (int)b);
+			break;
+		}
+	}
+}
+
+static void
+test_host_config(void)
+{
+	static const struct lookup_case cases[] = {
+		{ L_STR, "s", 0, "str", 0, 0, 0 },
+		{ L_STR, "i", -1, NULL, 0, 0, 0 },
+		{ L_STR, "missing", 1, NULL, 0, 0, 0 },
+		{ L_STR, "nested.host", 0, "db1", 0, 0, 0 },
+		{ L_STR, "nested.missing", 1, NULL, 0, 0, 0 },
+		{ L_STR, "nested", -1, NULL, 0, 0, 0 },
+		{ L_INT, "i", 0, NULL, 42, 0, 0 },
+		{ L_INT, "neg", 0, NULL, -7, 0, 0 },
+		{ L_INT, "big", 0, NULL, 5000000000LL, 0, 0 },
+		{ L_INT, "nested.port", 0, NULL, 5432, 0, 0 },
+		{ L_INT, "f", -1, NULL, 0, 0, 0 },
+		{ L_INT, "s", -1, NULL, 0, 0, 0 },
+		{ L_INT, "arr", -1, NULL, 0, 0, 0 },
+		{ L_INT, "missing", 1, NULL, 0, 0, 0 },
+		{ L_FLOAT, "f", 0, NULL, 0, 1.5, 0 },
+		{ L_FLOAT, "i", 0, NULL, 0, 42.0, 0 },
+		{ L_FLOAT, "big", 0, NULL, 0, 5000000000.0, 0 },
+		{ L_FLOAT, "b", -1, NULL, 0, 0, 0 },
+		{ L_FLOAT, "missing", 1, NULL, 0, 0, 0 },
+		{ L_BOOL, "b", 0, NULL, 0, 0, true },
+		{ L_BOOL, "nested.off", 0, NULL, 0, 0, false },
+		{ L_BOOL, "i", -1, NULL, 0, 0, 0 },
+		{ L_BOOL, "missing", 1, NULL, 0, 0, 0 },
+		{ L_STR, NULL, -1, NULL, 0, 0, 0 },
+	};
+	static const struct lookup_case nosection[] = {
+		{ L_STR, "s", 1, NULL, 0, 0, 0 },
+		{ L_INT, "i", 1, NULL, 0, 0, 0 },
+		{ L_FLOAT, "f", 1, NULL, 0, 0, 0 },
+		{ L_BOOL, "b", 1, NULL, 0, 0, 0 },
+	};
+	config_t		 cfg;
+	struct plugin		 p;
+
+	config_init(&cfg);
+	if (config_read_string(&cfg, "handlers = { t = {\n"
+	    "	s = \"str\"; i = 42; neg = -7; big = 5000000000L; f = 1.5;\n"
+	    "	b = true; arr = [1, 2];\n"
+	    "	nested = { host = \"db1\"; port = 5432; off = false; };\n"
+	    "}; };\n") != CONFIG_TRUE) {
+		cu_failf("config_read_string: line %d: %s",
+		    config_error_line(&cfg), config_error_text(&cfg));
+		config_destroy(&cfg);
+		return;
+	}
+	memset(&p, 0, sizeof(p));
+	p.h = &host_test_desc;
+	p.host.plugin = &p;
+	p.conf = config_lookup(&cfg, "handlers.t");
+	cu_checkf(p.conf != NULL, "config: no handlers.t section");
+	run_lookups("config", 0, &p.host, NULL, cases,
+	    sizeof(cases) / sizeof(cases[0]));
+	/* A handler without a section: everything is absent. */
+	p.conf = NULL;
+	run_lookups("no section", 0, &p.host, NULL, nosection,
+	    sizeof(nosection) / sizeof(nosection[0]));
+	config_destroy(&cfg);
+}
+
+static void
+hdr(amqp_table_entry_t *e, const char *key, uint8_t kind)
+{
+	memset(e, 0, sizeof(*e));
+	e->key = amqp_cstring_bytes(key);
+	e->value.kind = kind;
+}
+
+static void
+test_host_headers(void)
+{
+	static const struct lookup_case cases[] = {
+		{ L_STR, "s", 0, "hello", 0, 0, 0 },
+		{ L_STR, "empty", 0, "", 0, 0, 0 },
+		{ L_STR, "n", -1, NULL, 0, 0, 0 },
+		{ L_STR, "bin", -1, NULL, 0, 0, 0 },
+		{ L_STR, "nul", -1, NULL, 0, 0, 0 },
+		{ L_STR, "missing", 1, NULL, 0, 0, 0 },
+		{ L_INT, "n", 0, NULL, 7, 0, 0 },
+		{ L_INT, "neg", 0, NULL, -3, 0, 0 },
+		{ L_INT, "big", 0, NULL, 1LL << 40, 0, 0 },
+		{ L_INT, "digits", 0, NULL, 123, 0, 0 },
+		{ L_INT, "x-retry-count", 0, NULL, 2, 0, 0 },
+		{ L_INT, "s", -1, NULL, 0, 0, 0 },
+		{ L_INT, "missing", 1, NULL, 0, 0, 0 },
+	};
+	static const struct lookup_case none[] = {
+		{ L_STR, "s", 1, NULL, 0, 0, 0 },
+		{ L_INT, "n", 1, NULL, 0, 0, 0 },
+	};
+	amqp_table_entry_t	 e[10];
+	amqp_table_t		 t;
+	struct delivery		 d;
+	struct plugin		 p;
+	const char		*s1 = NULL, *s2 = NULL;
+	int			 rc;
+
+	hdr(&e[0], "s", AMQP_FIELD_KIND_UTF8);
+	e[0].value.value.bytes = amqp_cstring_bytes("hello");
+	hdr(&e[1], "empty", AMQP_FIELD_KIND_UTF8);
+	e[1].value.value.bytes = amqp_cstring_bytes("");
+	hdr(&e[2], "n", AMQP_FIELD_KIND_I32);
+	e[2].value.value.i32 = 7;
+	hdr(&e[3], "bin", AMQP_FIELD_KIND_BYTES);
+	e[3].value.value.bytes = amqp_cstring_bytes("raw");
+	hdr(&e[4], "nul", AMQP_FIELD_KIND_UTF8);
+	e[4].value.value.bytes.bytes = (void *)"a\0b";
+	e[4].value.value.bytes.len = 3;
+	hdr(&e[5], "neg", AMQP_FIELD_KIND_I8);
+	e[5].value.value.i8 = -3;
+	hdr(&e[6], "big", AMQP_FIELD_KIND_I64);
+	e[6].value.value.i64 = 1LL << 40;
+	hdr(&e[7], "digits", AMQP_FIELD_KIND_UTF8);
+	e[7].value.value.bytes = amqp_cstring_bytes("123");
+	hdr(&e[8], "x-retry-count", AMQP_FIELD_KIND_U8);
+	e[8].value.value.u8 = 2;
+	t.num_entries = 9;
+	t.entries = e;
+
+	memset(&p, 0, sizeof(p));
+	p.h = &host_test_desc;
+	p.host.plugin = &p;
+	memset(&d, 0, sizeof(d));
+	d.headers = &t;
+	d.view.host_private = &d;
+	host_set_current(&d);
+	run_lookups("header", 1, &p.host, &d.view, cases,
+	    sizeof(cases) / sizeof(cases[0]));
+
+	/* Copies are made once per header and delivery. */
+	rc = worker_host_api.header_string(&p.host, &d.view, "s", &s1);
+	rc |= worker_host_api.header_string(&p.host, &d.view, "s", &s2);
+	cu_checkf(rc == 0 && s1 == s2, "header copy: expected the same "
+	    "pointer twice, got %p and %p", (const void *)s1,
+	    (const void *)s2);
+	/* A NULL view means the current delivery. */
+	s1 = NULL;
+	rc = worker_host_api.header_string(&p.host, NULL, "s", &s1);
+	cu_checkf(rc == 0 && s1 != NULL && strcmp(s1, "hello") == 0,
+	    "header with NULL view: expected hello, got rc %d", rc);
+	host_set_current(NULL);
+	rc = worker_host_api.header_string(&p.host, NULL, "s", &s1);
+	cu_checkf(rc == -1, "header with no delivery: expected -1, got %d",
+	    rc);
+
+	/* A message without headers. */
+	d.headers = NULL;
+	run_lookups("no headers", 1, &p.host, &d.view, none,
+	    sizeof(none) / sizeof(none[0]));
+	host_set_current(NULL);
+}
+
+static void
+test_host_fields(void)
+{
+	static const struct lookup_case cases[] = {
+		{ L_STR, "order_number", 0, "ORD-001", 0, 0, 0 },
+		{ L_STR, "total_amount", -1, NULL, 0, 0, 0 },
+		{ L_STR, "nul", 1, NULL, 0, 0, 0 },
+		{ L_STR, "zero", -1, NULL, 0, 0, 0 },
+		{ L_STR, "missing", 1, NULL, 0, 0, 0 },
+		{ L_STR, "obj", -1, NULL, 0, 0, 0 },
+		{ L_INT, "qty", 0, NULL, 3, 0, 0 },
+		{ L_INT, "qty_s", 0, NULL, 42, 0, 0 },
+		{ L_INT, "neg_s", 0, NULL, -7, 0, 0 },
+		{ L_INT, "plus_s", 0, NULL, 5, 0, 0 },
+		{ L_INT, "under", 0, NULL, 1000, 0, 0 },
+		{ L_INT, "bad_under", -1, NULL, 0, 0, 0 },
+		{ L_INT, "bad_s", -1, NULL, 0, 0, 0 },
+		{ L_INT, "float_s", -1, NULL, 0, 0, 0 },
+		{ L_INT, "empty_s", -1, NULL, 0, 0, 0 },
+		{ L_INT, "float_int", 0, NULL, 3, 0, 0 },
+		{ L_INT, "total_amount", -1, NULL, 0, 0, 0 },
+		{ L_INT, "max", 0, NULL, INT64_MAX, 0, 0 },
+		{ L_INT, "max_s", 0, NULL, INT64_MAX, 0, 0 },
+		{ L_INT, "min_s", 0, NULL, INT64_MIN, 0, 0 },
+		{ L_INT, "huge", -1, NULL, 0, 0, 0 },
+		{ L_INT, "huge_s", -1, NULL, 0, 0, 0 },
+		{ L_INT, "flag", -1, NULL, 0, 0, 0 },
+		{ L_INT, "nul", 1, NULL, 0, 0, 0 },
+		{ L_FLOAT, "total_amount", 0, NULL, 0, 99.5, 0 },
+		{ L_FLOAT, "qty", 0, NULL, 0, 3.0, 0 },
+		{ L_FLOAT, "price", 0, NULL, 0, 19.99, 0 },
+		{ L_FLOAT, "bad_s", -1, NULL, 0, 0, 0 },
+		{ L_FLOAT, "hex_s", -1, NULL, 0, 0, 0 },
+		{ L_FLOAT, "inf_s", -1, NULL, 0, 0, 0 },
+		{ L_FLOAT, "flag", -1, NULL, 0, 0, 0 },
+		{ L_FLOAT, "missing", 1, NULL, 0, 0, 0 },
+		{ L_BOOL, "flag", 0, NULL, 0, 0, true },
+		{ L_BOOL, "qty", -1, NULL, 0, 0, 0 },
+		{ L_BOOL, "nul", 1, NULL, 0, 0, 0 },
+		{ L_BOOL, "missing", 1, NULL, 0, 0, 0 },
+		/* Only top-level keys: nested ones are not reachable. */
+		{ L_STR, "obj.k", 1, NULL, 0, 0, 0 },
+	};
+	struct delivery		 d;
+	struct plugin		 p;
+	const char		*s = NULL;
+	int			 rc;
+
+	memset(&p, 0, sizeof(p));
+	p.h = &host_test_desc;
+	p.host.plugin = &p;
+	memset(&d, 0, sizeof(d));
+	d.body = json_tokener_parse("{\"order_number\":\"ORD-001\","
+	    "\"total_amount\":99.5,\"qty\":3,\"qty_s\":\" 42 \","
+	    "\"neg_s\":\"-7\",\"plus_s\":\"+5\",\"under\":\"1_000\","
+	    "\"bad_under\":\"1__000\",\"bad_s\":\"4x\",\"float_s\":\"4.0\","
+	    "\"empty_s\":\"\",\"float_int\":3.0,"
+	    "\"max\":9223372036854775807,\"max_s\":\"9223372036854775807\","
+	    "\"min_s\":\"-9223372036854775808\","
+	    "\"huge\":18446744073709551615,\"huge_s\":\"9223372036854775808\","
+	    "\"flag\":true,\"nul\":null,\"zero\":\"a\\u0000b\","
+	    "\"price\":\"19.99\",\"hex_s\":\"0x10\",\"inf_s\":\"inf\","
+	    "\"obj\":{\"k\":\"v\"}}");
+	cu_checkf(d.body != NULL, "fields: the test body does not parse");
+	if (d.body == NULL)
+		return;
+	d.view.host_private = &d;
+	run_lookups("field", 2, &p.host, &d.view, cases,
+	    sizeof(cases) / sizeof(cases[0]));
+
+	/* A NULL view with no current delivery is a misuse, not a crash. */
+	rc = worker_host_api.field_string(&p.host, NULL, "order_number", &s);
+	cu_checkf(rc == -1, "field with no delivery: expected -1, got %d", rc);
+	/* A delivery without a body object: every field is absent. */
+	json_object_put(d.body);
+	d.body = NULL;
+	rc = worker_host_api.field_string(&p.host, &d.view, "order_number",
+	    &s);
+	cu_checkf(rc == 1, "field without body: expected 1, got %d", rc);
+}
+
+/* Run fn with stderr going to a file; return what it wrote. */
+static char *
+capture_stderr(void (*fn)(void *), void *arg)
+{
+	static char	 buf[4096];
+	FILE		*tmp;
+	size_t		 n;
+	int		 saved;
+
+	buf[0] = '\0';
+	fflush(stderr);
+	if ((tmp = tmpfile()) == NULL || (saved = dup(2)) == -1) {
+		cu_failf("capture: %s", strerror(errno));
+		if (tmp != NULL)
+			fclose(tmp);
+		return buf;
+	}
+	dup2(fileno(tmp), 2);
+	fn(arg);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	rewind(tmp);
+	n = fread(buf, 1, sizeof(buf) - 1, tmp);
+	buf[n] = '\0';
+	fclose(tmp);
+	return buf;
+}
+
+static void
+log_some(void *arg)
+{
+	struct evbus_host	*host = arg;
+
+	worker_host_api.log(host, EVBUS_LOG_INFO, "hello %d", 42);
+	worker_host_api.log(host, EVBUS_LOG_WARN, "two\nlines");
+	worker_host_api.log(host, EVBUS_LOG_DEBUG, "debug %s", "hidden");
+}
+
+static void
+test_host_log(void)
+{
+	struct delivery		 d;
+	struct plugin		 p;
+	char			*out;
+
+	memset(&p, 0, sizeof(p));
+	p.h = &host_test_desc;
+	p.host.plugin = &p;
+
+	/* Outside handle(): only the handler's name. */
+	out = capture_stderr(log_some, &p.host);
+	cu_checkf(strstr(out, "handler t: hello 42\n") != NULL,
+	    "log: expected \"handler t: hello 42\", got \"%s\"", out);
+	cu_checkf(strstr(out, "handler t: two\\nlines\n") != NULL,
+	    "log: expected the newline escaped, got \"%s\"", out);
+	cu_checkf(strstr(out, "hidden") == NULL,
+	    "log: debug line printed while not verbose: \"%s\"", out);
+
+	/* Inside handle(): event id and trace id too. */
+	memset(&d, 0, sizeof(d));
+	d.view.event_id = "3f2a9c1e-8b4d-4e6f-9a0b-1c2d3e4f5a6b";
+	snprintf(d.trace_id, sizeof(d.trace_id), "%s",
+	    "4bf92f3577b34da6a3ce929d0e0e4736");
+	d.view.host_private = &d;
+	host_set_current(&d);
+	log_setverbose(1);
+	out = capture_stderr(log_some, &p.host);
+	log_setverbose(0);
+	cu_checkf(strstr(out, "handler t: event "
+	    "3f2a9c1e-8b4d-4e6f-9a0b-1c2d3e4f5a6b trace "
+	    "4bf92f3577b34da6a3ce929d0e0e4736: hello 42\n") != NULL,
+	    "log in handle: expected event and trace ids, got \"%s\"", out);
+	cu_checkf(strstr(out, "debug hidden") != NULL,
+	    "log: debug line missing while verbose: \"%s\"", out);
+
+	/* Without a trace id. */
+	d.trace_id[0] = '\0';
+	out = capture_stderr(log_some, &p.host);
+	cu_checkf(strstr(out, "handler t: event "
+	    "3f2a9c1e-8b4d-4e6f-9a0b-1c2d3e4f5a6b: hello 42\n") != NULL,
+	    "log without trace: expected the event id only, got \"%s\"", out);
+	host_set_current(NULL);
+}
+
+static void
+test_host_publish_identity(void)
+{
+	const struct evbus_host_api *api = &worker_host_api;
+	struct plugin		 p;
+	struct worker		*w = (struct worker *)&p;	/* opaque */
+	char			 err[128];
+	int			 rc;
+
+	cu_checkf(api->struct_size == sizeof(struct evbus_host_api) &&
+	    api->abi_major == EVBUS_HANDLER_ABI_MAJOR &&
+	    api->abi_minor == EVBUS_HANDLER_ABI_MINOR, "api header: got size "
+	    "%u, ABI %u.%u", (unsigned int)api->struct_size,
+	    (unsigned int)api->abi_major, (unsigned int)api->abi_minor);
+
+	memset(&p, 0, sizeof(p));
+	p.h = &host_test_desc;
+	p.host.plugin = &p;
+	p.host.worker = w;
+
+	worker_publish_hook = NULL;
+	err[0] = '\0';
+	rc = api->publish(&p.host, NULL, "{}", err, sizeof(err));
+	cu_checkf(rc == -1 && strcmp(err, "publishing is not available "
+	    "here") == 0, "publish without hook: expected -1 and the reason, "
+	    "got %d \"%s\"", rc, err);
+	rc = api->publish(&p.host, NULL, "{}", NULL, 0);
+	cu_checkf(rc == -1, "publish without hook or err: expected -1, got %d",
+	    rc);
+
+	rec_reset();
+	worker_publish_hook = record_hook;
+	rc = api->publish(&p.host, NULL, "{\"event_type\":\"X\"}", err,
+	    sizeof(err));
+	cu_checkf(rc == 0 && nrec == 1 && strcmp(rec[0],
+	    "{\"event_type\":\"X\"}") == 0 && rec_worker == w,
+	    "publish: expected the hook to get the event and worker, got rc "
+	    "%d, %zu calls", rc, nrec);
+	worker_publish_hook = NULL;
+
+	cu_checkf(api->worker_index(&p.host) == 2, "worker_index: expected 2, "
+	    "got %d", api->worker_index(&p.host));
+	cu_checkf(strcmp(api->consumer_name(&p.host), "test-consumer-2") == 0,
+	    "consumer_name: expected test-consumer-2, got %s",
+	    api->consumer_name(&p.host));
+}
+
+static const struct cu_test loader_tests[] = {
+	{ "good set loads, dispatch order", test_good_set },
+	{ "NULL and \"*\" wildcards in load order", test_wildcard_order },
+	{ "broken plugins refused", test_broken },
+	{ "duplicate names refused", test_duplicates },
+	{ "plugin_dir checks", test_dir_checks },
+	{ "init, dispatch, fini", test_init_dispatch_fini },
+	{ "init failure unloads everything", test_init_fail },
+	{ "descriptor checks", test_check_descriptor },
+	{ NULL, NULL }
+};
+
+static const struct cu_test host_tests[] = {
+	{ "config lookups", test_host_config },
+	{ "header lookups", test_host_headers },
+	{ "field lookups", test_host_fields },
+	{ "log prefixes", test_host_log },
+	{ "publish and identity", test_host_publish_identity },
+	{ NULL, NULL }
+};
+
+static const struct cu_suite suites[] = {
+	{ "loader", loader_tests },
+	{ "host", host_tests },
+	{ NULL, NULL }
+};
+
+int
+main(void)
+{
+	const char	*b;
+
+	if ((b = getenv("EVBUS_BUILDDIR")) != NULL && *b != '\0')
+		builddir = b;
+	atexit(rm_dirs);
+	return cu_run(suites);
+}

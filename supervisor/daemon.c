@@ -1,0 +1,394 @@
+/*
+ * daemon.c: evbusd's supervisor: start-up checks, daemonizing, the pid
+ * file, the privilege drop, signals, and the poll loop that reaps and
+ * restarts workers and answers the status socket.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <libutil.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "supervisor.h"
+#include "worker.h"
+
+volatile sig_atomic_t sv_sigterm, sv_sighup, sv_sigchld, sv_sigttin,
+    sv_sigttou, sv_sigusr1;
+static int	 sigpipe_fds[2] = { -1, -1 };
+
+double
+sv_now(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void
+on_signal(int sig)
+{
+	int	 saved = errno;
+	char	 c = 0;
+
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		sv_sigterm = 1;
+		break;
+	case SIGHUP:
+		sv_sighup = 1;
+		break;
+	case SIGCHLD:
+		sv_sigchld = 1;
+		break;
+	case SIGTTIN:
+		sv_sigttin++;
+		break;
+	case SIGTTOU:
+		sv_sigttou++;
+		break;
+	case SIGUSR1:
+		sv_sigusr1 = 1;
+		break;
+	}
+	/* Wake the poll loop. */
+	if (sigpipe_fds[1] != -1)
+		(void)write(sigpipe_fds[1], &c, 1);
+	errno = saved;
+}
+
+static void
+setup_signals(void)
+{
+	struct sigaction sa;
+	int		 sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGTTIN,
+			    SIGTTOU, SIGUSR1 };
+	size_t		 i;
+
+	if (pipe2(sigpipe_fds, O_NONBLOCK | O_CLOEXEC) == -1)
+		fatal("pipe2");
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+/*
+ * Load every plugin in a throwaway child, as a worker would (dlopen, ABI
+ * checks, init, fini), so a broken plugin stops start-up or a reload with
+ * a clear message and can never crash the supervisor.
+ */
+int
+sv_check_plugins(const struct evbus_config *conf, char *err, size_t errlen)
+{
+	struct worker	*w;
+	int		 p[2], status;
+	pid_t		 pid;
+	ssize_t		 n;
+	size_t		 got = 0;
+
+	if (pipe2(p, O_CLOEXEC) == -1) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	if ((pid = fork()) == -1) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		char	 msg[2048] = "";
+		int	 rc = 0;
+
+		close(p[0]);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		setproctitle("plugin check");
+		if ((w = calloc(1, sizeof(*w))) == NULL)
+			_exit(1);
+		w->conf = conf;
+		w->index = -1;
+		snprintf(w->consumer_name, sizeof(w->consumer_name), "%s-check",
+		    conf->consumer_name);
+		w->stats = &w->local_stats;
+		if (loader_load_dir(conf->plugin_dir, &w->plugins, msg,
+		    sizeof(msg)) == -1)
+			rc = 1;
+		else if (loader_init_all(&w->plugins, conf, w, msg,
+		    sizeof(msg)) == -1)
+			rc = 1;
+		if (rc == 0)
+			snprintf(msg, sizeof(msg), "%zu plugin(s) OK",
+			    w->plugins.n);
+		loader_unload_all(&w->plugins);
+		(void)write(p[1], msg, strlen(msg));
+		_exit(rc);
+	}
+	close(p[1]);
+	err[0] = '\0';
+	while (got < errlen - 1 &&
+	    (n = read(p[0], err + got, errlen - 1 - got)) > 0)
+		got += (size_t)n;
+	err[got] = '\0';
+	close(p[0]);
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (WIFSIGNALED(status))
+		snprintf(err + strlen(err), errlen - strlen(err),
+		    "%splugin check crashed (signal %d): a plugin's init "
+		    "is broken", err[0] ? "; " : "", WTERMSIG(status));
+	else if (err[0] == '\0')
+		snprintf(err, errlen, "plugin check failed (status %d)",
+		    WEXITSTATUS(status));
+	return -1;
+}
+
+/* Drop root to the configured user/group (after the socket is bound). */
+static int
+drop_privileges(const struct evbus_config *conf, char *err, size_t errlen)
+{
+	struct passwd	*pw = NULL;
+	struct group	*gr = NULL;
+	gid_t		 gid;
+
+	if (conf->user == NULL && conf->group == NULL)
+		return 0;
+	if (conf->user != NULL && (pw = getpwnam(conf->user)) == NULL) {
+		snprintf(err, errlen, "user %s: no such user", conf->user);
+		return -1;
+	}
+	if (conf->group != NULL && (gr = getgrnam(conf->group)) == NULL) {
+		snprintf(err, errlen, "group %s: no such group", conf->group);
+		return -1;
+	}
+	if (geteuid() != 0) {
+		if ((pw && pw->pw_uid != geteuid()) ||
+		    (gr && gr->gr_gid != getegid())) {
+			snprintf(err, errlen, "user/group are set but evbusd "
+			    "is not running as root: cannot switch");
+			return -1;
+		}
+		return 0;
+	}
+	gid = gr ? gr->gr_gid : pw->pw_gid;
+	if (setgroups(1, &gid) == -1 || setresgid(gid, gid, gid) == -1) {
+		snprintf(err, errlen, "setgid %lu: %s", (unsigned long)gid,
+		    strerror(errno));
+		return -1;
+	}
+	if (pw != NULL && setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1) {
+		snprintf(err, errlen, "setuid %s: %s", conf->user,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+do_reload(struct supervisor *sv)
+{
+	struct evbus_conf_errors errs = { NULL, 0 };
+	struct evbus_config	*nc;
+	char			 err[2048];
+	size_t			 i;
+
+	log_info("SIGHUP: reloading %s", sv->conf_path);
+	if ((nc = evbus_config_load(sv->conf_path, &errs)) == NULL) {
+		for (i = 0; i < errs.n; i++)
+			log_warnx("%s", errs.msgs[i]);
+		evbus_conf_errors_clear(&errs);
+		log_warnx("reload: %s is not valid; keeping the running "
+		    "configuration", sv->conf_path);
+		return;
+	}
+	if (sv_check_plugins(nc, err, sizeof(err)) == -1) {
+		log_warnx("reload: plugins: %s; keeping the running "
+		    "configuration and plugins", err);
+		evbus_config_free(nc);
+		return;
+	}
+	if (strcmp(nc->status_socket, sv->conf->status_socket) != 0 ||
+	    nc->status_socket_mode != sv->conf->status_socket_mode)
+		log_warnx("reload: status_socket changes take effect at the "
+		    "next restart");
+	/* Children forked from now on see the new configuration. */
+	evbus_config_free(sv->conf);
+	sv->conf = nc;
+	children_reload(sv);
+	children_scale(sv, nc->workers);
+	if (sv->probe_pid > 0)
+		kill(sv->probe_pid, SIGTERM);
+	log_info("reload: configuration valid (%s); replacing workers one at "
+	    "a time", err);
+}
+
+int
+supervisor_run(struct evbus_config *conf, const char *conf_path,
+    int foreground)
+{
+	struct supervisor	*sv;
+	struct pidfh		*pfh = NULL;
+	struct pollfd		 pfd[1 + 1 + EVBUS_MAX_CLIENTS];
+	pid_t			 otherpid;
+	char			 err[2048], c[64];
+	int			 n, nfds;
+
+	if ((sv = calloc(1, sizeof(*sv))) == NULL)
+		fatal("calloc");
+	sv->conf = conf;
+	sv->conf_path = conf_path;
+	sv->target = conf->workers;
+	sv->ctl_fd = -1;
+	sv->foreground = foreground;
+
+	if (sv_check_plugins(conf, err, sizeof(err)) == -1) {
+		log_warnx("plugins: %s", err);
+		return EVBUS_EX_CONFIG;
+	}
+	log_info("plugins: %s", err);
+
+	if (!foreground) {
+		pfh = pidfile_open(conf->pid_file, 0644, &otherpid);
+		if (pfh == NULL) {
+			if (errno == EEXIST) {
+				log_warnx("another evbusd (pid %ld) is running "
+				    "with pid file %s", (long)otherpid,
+				    conf->pid_file);
+				return 1;
+			}
+			log_warn("pid file %s", conf->pid_file);
+			return 1;
+		}
+	}
+	if (control_listen(sv, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		if (pfh)
+			pidfile_remove(pfh);
+		return 1;
+	}
+	if (drop_privileges(conf, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		control_shutdown(sv);
+		if (pfh)
+			pidfile_remove(pfh);
+		return EVBUS_EX_CONFIG;
+	}
+	sv->owner_uid = geteuid();
+	if (!foreground) {
+		if (daemon(0, 0) == -1)
+			fatal("daemon");
+		pidfile_write(pfh);
+		log_init(0, log_getverbose(), conf->syslog_facility_code);
+	}
+
+	if ((sv->sb = evbus_sb_create(EVBUS_SB_MAX_SLOTS)) == NULL)
+		fatal("shared memory for %d workers", EVBUS_SB_MAX_SLOTS);
+	setup_signals();
+	setproctitle("supervisor of group %s (%s, %d workers)",
+	    conf->consumer_group, conf->queue_name, conf->workers);
+	sv->started = sv_now();
+	sv->started_wall = (int64_t)time(NULL) * 1000000;
+	log_info("starting %d worker(s) for queue %s; status socket %s",
+	    sv->target, conf->queue_name, conf->status_socket);
+	probe_start(sv);
+	children_start(sv);
+
+	for (;;) {
+		if (sv_sigchld) {
+			sv_sigchld = 0;
+			children_reap(sv);
+		}
+		if (sv_sigterm && !sv->stopping) {
+			sv->stopping = 1;
+			sv->stop_deadline = sv_now() + conf->shutdown_timeout;
+			log_info("stopping: waiting up to %.0fs for %d worker(s) "
+			    "to finish their message", sv->conf->shutdown_timeout,
+			    children_alive(sv));
+			children_stop_all(sv, SIGTERM);
+			if (sv->probe_pid > 0)
+				kill(sv->probe_pid, SIGTERM);
+		}
+		if (sv->stopping && children_alive(sv) == 0 &&
+		    sv->probe_pid == 0)
+			break;
+		if (sv_sighup && !sv->stopping) {
+			sv_sighup = 0;
+			do_reload(sv);
+			conf = sv->conf;
+		}
+		while (sv_sigttin > 0 && !sv->stopping) {
+			sv_sigttin--;
+			children_scale(sv, sv->target + 1);
+		}
+		while (sv_sigttou > 0 && !sv->stopping) {
+			sv_sigttou--;
+			children_scale(sv, sv->target - 1);
+		}
+		if (sv_sigusr1) {
+			sv_sigusr1 = 0;
+			log_info("SIGUSR1: logs reopened");
+			if (!sv->foreground) {
+				closelog();
+				log_init(0, log_getverbose(),
+				    sv->conf->syslog_facility_code);
+			}
+		}
+		children_tick(sv);
+		if (!sv->stopping && sv->probe_pid == 0 &&
+		    sv_now() >= sv->probe_restart_at)
+			probe_start(sv);
+		/* Every worker refuses its configuration: give up. */
+		if (!sv->stopping && children_alive(sv) == 0 &&
+		    children_count(sv, CHILD_WAITING) == 0 &&
+		    children_count(sv, CHILD_BROKEN) > 0) {
+			snprintf(sv->exit_reason, sizeof(sv->exit_reason),
+			    "every worker exited with 'configuration is "
+			    "broken'; see their messages above");
+			sv->exit_status = EVBUS_EX_CONFIG;
+			sv_sigterm = 1;
+			log_warnx("%s", sv->exit_reason);
+			continue;
+		}
+
+		pfd[0].fd = sigpipe_fds[0];
+		pfd[0].events = POLLIN;
+		nfds = 1 + control_pollfds(sv, pfd + 1,
+		    (int)(sizeof(pfd) / sizeof(pfd[0])) - 1);
+		n = poll(pfd, (nfds_t)nfds, 200);
+		if (n == -1 && errno != EINTR)
+			fatal("poll");
+		if (n > 0 && (pfd[0].revents & POLLIN))
+			while (read(sigpipe_fds[0], c, sizeof(c)) > 0)
+				;
+		if (n > 0)
+			control_dispatch(sv, pfd + 1, nfds - 1);
+	}
+
+	control_shutdown(sv);
+	if (pfh)
+		pidfile_remove(pfh);
+	log_info("stopped%s%s", sv->exit_reason[0] ? ": " : "",
+	    sv->exit_reason);
+	return sv->exit_status;
+}

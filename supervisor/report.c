@@ -1,0 +1,568 @@
+/*
+ * report.c: the status socket's answers, built from the scoreboard:
+ * aggregate stats (eventsource-py's get_stats_dict keys summed over the
+ * workers, plus evbus's own), health (eventsource-py's health_check
+ * fields), queue info, the worker table, and OpenMetrics text.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "event.h"
+#include "supervisor.h"
+
+struct view {
+	struct evbus_worker_stats sum;		/* retired + live workers */
+	struct evbus_slot	 slots[EVBUS_SB_MAX_SLOTS];
+	int			 live[EVBUS_SB_MAX_SLOTS];
+	int			 nworkers, consuming, connected;
+	int64_t			 first_connected;
+	struct evbus_probe	 probe;
+};
+
+static const char *
+state_name(uint32_t st)
+{
+	switch (st) {
+	case EVBUS_SLOT_STARTING:	return "starting";
+	case EVBUS_SLOT_CONNECTING:	return "connecting";
+	case EVBUS_SLOT_CONSUMING:	return "consuming";
+	case EVBUS_SLOT_STOPPING:	return "stopping";
+	default:			return "empty";
+	}
+}
+
+static struct view *
+snapshot(const struct supervisor *sv)
+{
+	struct view	*v;
+	int		 s;
+
+	if ((v = calloc(1, sizeof(*v))) == NULL)
+		return NULL;
+	v->sum = sv->sb->retired;
+	for (s = 0; s < EVBUS_SB_MAX_SLOTS; s++) {
+		const struct child *c = &sv->children[s];
+
+		if (c->state != CHILD_RUNNING && c->state != CHILD_RETIRING)
+			continue;
+		evbus_slot_read(&sv->sb->slots[s], &v->slots[s]);
+		v->live[s] = 1;
+		v->nworkers++;
+		evbus_stats_add(&v->sum, &v->slots[s].stats);
+		if (v->slots[s].state == EVBUS_SLOT_CONSUMING)
+			v->consuming++;
+		if (v->slots[s].stats.is_connected) {
+			v->connected++;
+			if (v->first_connected == 0 ||
+			    v->slots[s].stats.connected_at < v->first_connected)
+				v->first_connected =
+				    v->slots[s].stats.connected_at;
+		}
+	}
+	evbus_seq_read(&sv->sb->probe_seq, &sv->sb->probe, &v->probe,
+	    sizeof(v->probe));
+	return v;
+}
+
+static json_object *
+jtime(int64_t us)
+{
+	char	 buf[EVBUS_TIME_LEN];
+
+	if (us <= 0)
+		return NULL;
+	return json_object_new_string(evbus_time_format(us / 1000000,
+	    (int32_t)(us % 1000000), EVBUS_TIME_OFFSET, buf, sizeof(buf)));
+}
+
+static void
+add_u64(json_object *o, const char *k, uint64_t v)
+{
+	json_object_object_add(o, k, json_object_new_uint64(v));
+}
+
+static char *
+finish(json_object *o, size_t *len)
+{
+	const char	*s = json_object_to_json_string_ext(o,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	char		*t;
+
+	*len = strlen(s) + 1;
+	if ((t = malloc(*len + 1)) != NULL) {
+		memcpy(t, s, *len - 1);
+		t[*len - 1] = '\n';
+		t[*len] = '\0';
+	}
+	json_object_put(o);
+	return t;
+}
+
+static json_object *
+handlers_json(const struct evbus_worker_stats *st)
+{
+	json_object	*hs = json_object_new_object(), *h, *lat;
+	uint32_t	 i;
+
+	for (i = 0; i < st->nhandlers && i < EVBUS_STATS_MAX_HANDLERS; i++) {
+		const struct evbus_handler_stats *x = &st->handlers[i];
+
+		h = json_object_new_object();
+		add_u64(h, "calls", x->calls);
+		add_u64(h, "ok", x->ok);
+		add_u64(h, "retry", x->retry);
+		add_u64(h, "fail", x->fail);
+		lat = json_object_new_object();
+		json_object_object_add(lat, "p50", json_object_new_double(
+		    evbus_stats_percentile(x->latency,
+		    EVBUS_STATS_LAT_BUCKETS, 50) / 1000.0));
+		json_object_object_add(lat, "p90", json_object_new_double(
+		    evbus_stats_percentile(x->latency,
+		    EVBUS_STATS_LAT_BUCKETS, 90) / 1000.0));
+		json_object_object_add(lat, "p99", json_object_new_double(
+		    evbus_stats_percentile(x->latency,
+		    EVBUS_STATS_LAT_BUCKETS, 99) / 1000.0));
+		json_object_object_add(lat, "mean", json_object_new_double(
+		    x->calls ? x->latency_sum_us / 1000.0 / x->calls : 0));
+		json_object_object_add(h, "latency_ms", lat);
+		json_object_object_add(hs, x->name, h);
+	}
+	return hs;
+}
+
+static json_object *
+workers_json(const struct supervisor *sv, const struct view *v)
+{
+	json_object	*arr = json_object_new_array(), *w;
+	int64_t		 now = evbus_mono_us();
+	int		 s;
+
+	for (s = 0; s < EVBUS_SB_MAX_SLOTS; s++) {
+		const struct evbus_slot *sl = &v->slots[s];
+		const struct child *c = &sv->children[s];
+		char	 consumer[EVBUS_NAME_MAX + 16];
+
+		if (!v->live[s])
+			continue;
+		w = json_object_new_object();
+		json_object_object_add(w, "index", json_object_new_int(c->index));
+		json_object_object_add(w, "pid", json_object_new_int(sl->pid));
+		json_object_object_add(w, "state", json_object_new_string(
+		    c->state == CHILD_RETIRING ? "retiring" :
+		    state_name(sl->state)));
+		snprintf(consumer, sizeof(consumer), "%s-%d",
+		    sv->conf->consumer_name, c->index);
+		json_object_object_add(w, "consumer",
+		    json_object_new_string(consumer));
+		json_object_object_add(w, "uptime_seconds",
+		    json_object_new_double(sv_now() - c->started));
+		json_object_object_add(w, "inflight", sl->inflight_id[0] ?
+		    json_object_new_string(sl->inflight_id) : NULL);
+		json_object_object_add(w, "inflight_seconds",
+		    sl->inflight_since ? json_object_new_double(
+		    (now - sl->inflight_since) / 1e6) : NULL);
+		json_object_object_add(w, "is_connected",
+		    json_object_new_boolean(sl->stats.is_connected));
+		add_u64(w, "events_consumed", sl->stats.events_consumed);
+		add_u64(w, "events_processed_success",
+		    sl->stats.events_processed_success);
+		add_u64(w, "events_processed_failed",
+		    sl->stats.events_processed_failed);
+		add_u64(w, "messages_sent_to_dlq", sl->stats.messages_sent_to_dlq);
+		add_u64(w, "retried", sl->stats.retried);
+		add_u64(w, "malformed", sl->stats.malformed);
+		add_u64(w, "skipped", sl->stats.skipped);
+		add_u64(w, "reconnections", sl->stats.reconnections);
+		json_object_array_add(arr, w);
+	}
+	return arr;
+}
+
+char *
+report_stats(const struct supervisor *sv, size_t *len)
+{
+	struct view		*v;
+	const struct evbus_worker_stats *t;
+	json_object		*o;
+	time_t			 now = time(NULL);
+
+	if ((v = snapshot(sv)) == NULL)
+		return NULL;
+	t = &v->sum;
+	o = json_object_new_object();
+	/* eventsource-py's get_stats_dict(), in its order. */
+	add_u64(o, "events_published", t->events_published);
+	add_u64(o, "events_consumed", t->events_consumed);
+	add_u64(o, "events_processed_success", t->events_processed_success);
+	add_u64(o, "events_processed_failed", t->events_processed_failed);
+	add_u64(o, "messages_sent_to_dlq", t->messages_sent_to_dlq);
+	add_u64(o, "handler_errors", t->handler_errors);
+	add_u64(o, "reconnections", t->reconnections);
+	add_u64(o, "publish_confirms", t->publish_confirms);
+	add_u64(o, "publish_returns", t->publish_returns);
+	add_u64(o, "batch_publishes", t->batch_publishes);
+	add_u64(o, "batch_events_published", t->batch_events_published);
+	add_u64(o, "batch_partial_failures", t->batch_partial_failures);
+	json_object_object_add(o, "last_publish_at", jtime(t->last_publish_at));
+	json_object_object_add(o, "last_consume_at", jtime(t->last_consume_at));
+	json_object_object_add(o, "last_error_at", jtime(t->last_error_at));
+	json_object_object_add(o, "connected_at", jtime(v->first_connected));
+	json_object_object_add(o, "is_connected",
+	    json_object_new_boolean(v->connected > 0));
+	json_object_object_add(o, "is_consuming",
+	    json_object_new_boolean(v->consuming > 0));
+	json_object_object_add(o, "uptime_seconds", v->first_connected ?
+	    json_object_new_double((double)now -
+	    v->first_connected / 1e6) : NULL);
+	/* evbus's own. */
+	json_object_object_add(o, "workers", json_object_new_int(v->nworkers));
+	json_object_object_add(o, "workers_consuming",
+	    json_object_new_int(v->consuming));
+	json_object_object_add(o, "workers_wanted",
+	    json_object_new_int(sv->target));
+	add_u64(o, "restarts", sv->sb->restarts);
+	add_u64(o, "crashes", sv->sb->crashes);
+	add_u64(o, "poison_messages", t->poisoned);
+	add_u64(o, "received", t->received);
+	add_u64(o, "skipped", t->skipped);
+	add_u64(o, "malformed", t->malformed);
+	add_u64(o, "retried", t->retried);
+	add_u64(o, "dead_lettered", t->messages_sent_to_dlq);
+	add_u64(o, "dropped", t->dropped);
+	add_u64(o, "redelivered", t->redelivered);
+	json_object_object_add(o, "supervisor_uptime_seconds",
+	    json_object_new_double(sv_now() - sv->started));
+	json_object_object_add(o, "handlers", handlers_json(t));
+	json_object_object_add(o, "per_worker", workers_json(sv, v));
+	free(v);
+	return finish(o, len);
+}
+
+/* Append "; "-separated messages. */
+static void
+add_error(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((__format__(printf, 3, 4)));
+
+static void
+add_error(char *buf, size_t len, const char *fmt, ...)
+{
+	size_t	 l = strlen(buf);
+	va_list	 ap;
+
+	if (l > 0 && l + 2 < len) {
+		memcpy(buf + l, "; ", 3);
+		l += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(buf + l, len - l, fmt, ap);
+	va_end(ap);
+}
+
+char *
+report_health(const struct supervisor *sv, int *healthy, size_t *len)
+{
+	const struct evbus_config *c = sv->conf;
+	struct view	*v;
+	json_object	*o, *d, *st;
+	char		 err[2048] = "", qs[300], ds[300];
+	int		 ok;
+
+	if ((v = snapshot(sv)) == NULL)
+		return NULL;
+	ok = v->consuming > 0;
+	if (v->connected == 0)
+		add_error(err, sizeof(err), "Not connected to RabbitMQ%s%s",
+		    v->probe.error[0] ? ": " : "", v->probe.error);
+	if (v->consuming == 0)
+		add_error(err, sizeof(err), "no worker is consuming (%d of %d "
+		    "running)", v->nworkers, sv->target);
+	if (v->probe.at == 0)
+		snprintf(qs, sizeof(qs), "not_initialized");
+	else if (v->probe.queue_ok)
+		snprintf(qs, sizeof(qs), "accessible");
+	else {
+		snprintf(qs, sizeof(qs), "error: %s", v->probe.queue_error[0] ?
+		    v->probe.queue_error : v->probe.error);
+		add_error(err, sizeof(err), "Queue check failed: %s",
+		    qs + 7);
+		ok = 0;
+	}
+	if (!c->enable_dlq)
+		snprintf(ds, sizeof(ds), "disabled");
+	else if (v->probe.at == 0 || !v->probe.ok)
+		snprintf(ds, sizeof(ds), "inaccessible");
+	else if (v->probe.dlq_ok)
+		snprintf(ds, sizeof(ds), "accessible");
+	else
+		snprintf(ds, sizeof(ds), "error: %s", v->probe.dlq_error);
+
+	o = json_object_new_object();
+	json_object_object_add(o, "healthy", json_object_new_boolean(ok));
+	json_object_object_add(o, "connection_status", json_object_new_string(
+	    v->connected > 0 ? "connected" : "disconnected"));
+	json_object_object_add(o, "channel_status", json_object_new_string(
+	    v->consuming > 0 ? "open" : "not_initialized"));
+	json_object_object_add(o, "queue_status", json_object_new_string(qs));
+	json_object_object_add(o, "dlq_status", json_object_new_string(ds));
+	json_object_object_add(o, "error", err[0] ?
+	    json_object_new_string(err) : NULL);
+	d = json_object_new_object();
+	json_object_object_add(d, "exchange",
+	    json_object_new_string(c->exchange_name));
+	json_object_object_add(d, "queue", json_object_new_string(c->queue_name));
+	json_object_object_add(d, "consumer_group",
+	    json_object_new_string(c->consumer_group));
+	json_object_object_add(d, "consuming",
+	    json_object_new_boolean(v->consuming > 0));
+	json_object_object_add(d, "dlq_enabled",
+	    json_object_new_boolean(c->enable_dlq));
+	if (c->enable_dlq)
+		json_object_object_add(d, "dlq_queue",
+		    json_object_new_string(c->dlq_queue_name));
+	st = json_object_new_object();
+	add_u64(st, "events_published", v->sum.events_published);
+	add_u64(st, "events_consumed", v->sum.events_consumed);
+	add_u64(st, "events_processed_success",
+	    v->sum.events_processed_success);
+	add_u64(st, "events_processed_failed", v->sum.events_processed_failed);
+	add_u64(st, "messages_sent_to_dlq", v->sum.messages_sent_to_dlq);
+	add_u64(st, "reconnections", v->sum.reconnections);
+	json_object_object_add(d, "stats", st);
+	json_object_object_add(d, "workers", json_object_new_int(v->nworkers));
+	json_object_object_add(d, "workers_consuming",
+	    json_object_new_int(v->consuming));
+	json_object_object_add(o, "details", d);
+	*healthy = ok;
+	free(v);
+	return finish(o, len);
+}
+
+char *
+report_queue(const struct supervisor *sv, size_t *len)
+{
+	struct view	*v;
+	json_object	*o;
+	const char	*state, *error = NULL;
+
+	if ((v = snapshot(sv)) == NULL)
+		return NULL;
+	if (v->probe.at == 0) {
+		state = "error";
+		error = "the broker has not been probed yet";
+	} else if (!v->probe.queue_ok) {
+		state = "error";
+		error = v->probe.queue_error[0] ? v->probe.queue_error :
+		    v->probe.error;
+	} else
+		state = v->probe.consumers > 0 ? "running" : "idle";
+	o = json_object_new_object();
+	json_object_object_add(o, "name",
+	    json_object_new_string(sv->conf->queue_name));
+	add_u64(o, "message_count", v->probe.queue_ok ? v->probe.messages : 0);
+	add_u64(o, "consumer_count", v->probe.queue_ok ? v->probe.consumers : 0);
+	json_object_object_add(o, "state", json_object_new_string(state));
+	json_object_object_add(o, "error", error ?
+	    json_object_new_string(error) : NULL);
+	if (sv->conf->enable_dlq) {
+		json_object_object_add(o, "dlq_name",
+		    json_object_new_string(sv->conf->dlq_queue_name));
+		add_u64(o, "dlq_message_count", v->probe.dlq_ok ?
+		    v->probe.dlq_messages : 0);
+	}
+	json_object_object_add(o, "checked_at", jtime(v->probe.at));
+	free(v);
+	return finish(o, len);
+}
+
+char *
+report_workers(const struct supervisor *sv, size_t *len)
+{
+	struct view	*v;
+	json_object	*o;
+
+	if ((v = snapshot(sv)) == NULL)
+		return NULL;
+	o = workers_json(sv, v);
+	free(v);
+	return finish(o, len);
+}
+
+/* A growing text buffer for the metrics page. */
+struct buf {
+	char	*s;
+	size_t	 len, cap;
+	int	 oom;
+};
+
+static void
+bprintf(struct buf *b, const char *fmt, ...)
+    __attribute__((__format__(printf, 2, 3)));
+
+static void
+bprintf(struct buf *b, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 n;
+	char	*t;
+
+	if (b->oom)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ?
+		    b->cap - b->len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->oom = 1;
+			return;
+		}
+		if (b->s != NULL && b->len + (size_t)n < b->cap) {
+			b->len += (size_t)n;
+			return;
+		}
+		b->cap = (b->cap + (size_t)n + 1) * 2;
+		if ((t = realloc(b->s, b->cap)) == NULL) {
+			b->oom = 1;
+			return;
+		}
+		b->s = t;
+	}
+}
+
+/* One counter family with a series per live worker plus the retired sum. */
+static void
+counter(struct buf *b, const struct supervisor *sv, const struct view *v,
+    const char *name, const char *help, size_t off)
+{
+	int	 s;
+
+#define FIELD(st) (*(const uint64_t *)((const char *)(st) + off))
+	bprintf(b, "# TYPE evbus_%s counter\n# HELP evbus_%s %s\n", name,
+	    name, help);
+	for (s = 0; s < EVBUS_SB_MAX_SLOTS; s++)
+		if (v->live[s])
+			bprintf(b, "evbus_%s_total{worker=\"%d\"} %llu\n", name,
+			    sv->children[s].index,
+			    (unsigned long long)FIELD(&v->slots[s].stats));
+	bprintf(b, "evbus_%s_total{worker=\"retired\"} %llu\n", name,
+	    (unsigned long long)FIELD(&sv->sb->retired));
+#undef FIELD
+}
+
+char *
+report_metrics(const struct supervisor *sv, size_t *len)
+{
+	struct view	*v;
+	struct buf	 b = { NULL, 0, 0, 0 };
+	uint32_t	 i, k;
+	uint64_t	 cum;
+	int		 s;
+
+	if ((v = snapshot(sv)) == NULL)
+		return NULL;
+#define C(f, help) counter(&b, sv, v, #f, help, \
+    offsetof(struct evbus_worker_stats, f))
+	C(events_published, "Events published by handlers.");
+	C(events_consumed, "Deliveries processed and acknowledged.");
+	C(events_processed_success, "Deliveries all handlers accepted.");
+	C(events_processed_failed, "Processing attempts where a handler failed.");
+	C(messages_sent_to_dlq, "Messages dead-lettered (confirmed).");
+	C(handler_errors, "Handler failures (per handler, per attempt).");
+	C(reconnections, "Reconnections to the broker.");
+	C(received, "Deliveries received.");
+	C(skipped, "Deliveries no handler subscribed to.");
+	C(malformed, "Malformed deliveries sent to the DLQ.");
+	C(retried, "Retry copies scheduled (confirmed).");
+	C(dropped, "Exhausted messages dropped with enable_dlq off.");
+	C(redelivered, "Deliveries flagged redelivered by the broker.");
+	C(poisoned, "Poison messages sent to the DLQ after crashes.");
+#undef C
+	bprintf(&b, "# TYPE evbus_worker_up gauge\n"
+	    "# HELP evbus_worker_up 1 when the worker is consuming.\n");
+	for (s = 0; s < EVBUS_SB_MAX_SLOTS; s++)
+		if (v->live[s])
+			bprintf(&b, "evbus_worker_up{worker=\"%d\"} %d\n",
+			    sv->children[s].index,
+			    v->slots[s].state == EVBUS_SLOT_CONSUMING);
+	bprintf(&b, "# TYPE evbus_workers gauge\n"
+	    "# HELP evbus_workers Workers wanted and running.\n"
+	    "evbus_workers{kind=\"wanted\"} %d\n"
+	    "evbus_workers{kind=\"running\"} %d\n"
+	    "evbus_workers{kind=\"consuming\"} %d\n",
+	    sv->target, v->nworkers, v->consuming);
+	bprintf(&b, "# TYPE evbus_worker_restarts counter\n"
+	    "# HELP evbus_worker_restarts Workers restarted after dying.\n"
+	    "evbus_worker_restarts_total %llu\n"
+	    "# TYPE evbus_worker_crashes counter\n"
+	    "# HELP evbus_worker_crashes Workers that died abnormally.\n"
+	    "evbus_worker_crashes_total %llu\n",
+	    (unsigned long long)sv->sb->restarts,
+	    (unsigned long long)sv->sb->crashes);
+	if (v->probe.queue_ok)
+		bprintf(&b, "# TYPE evbus_queue_messages gauge\n"
+		    "# HELP evbus_queue_messages Ready messages in the queue.\n"
+		    "evbus_queue_messages{queue=\"%s\"} %llu\n"
+		    "# TYPE evbus_queue_consumers gauge\n"
+		    "# HELP evbus_queue_consumers Consumers on the queue.\n"
+		    "evbus_queue_consumers{queue=\"%s\"} %llu\n",
+		    sv->conf->queue_name, (unsigned long long)v->probe.messages,
+		    sv->conf->queue_name,
+		    (unsigned long long)v->probe.consumers);
+	if (v->probe.dlq_ok)
+		bprintf(&b, "# TYPE evbus_dlq_messages gauge\n"
+		    "# HELP evbus_dlq_messages Messages waiting in the DLQ.\n"
+		    "evbus_dlq_messages{queue=\"%s\"} %llu\n",
+		    sv->conf->dlq_queue_name,
+		    (unsigned long long)v->probe.dlq_messages);
+	bprintf(&b, "# TYPE evbus_handler_calls counter\n"
+	    "# HELP evbus_handler_calls Handler invocations by result.\n");
+	for (i = 0; i < v->sum.nhandlers; i++) {
+		const struct evbus_handler_stats *h = &v->sum.handlers[i];
+
+		bprintf(&b, "evbus_handler_calls_total{handler=\"%s\","
+		    "result=\"ok\"} %llu\n", h->name,
+		    (unsigned long long)h->ok);
+		bprintf(&b, "evbus_handler_calls_total{handler=\"%s\","
+		    "result=\"retry\"} %llu\n", h->name,
+		    (unsigned long long)h->retry);
+		bprintf(&b, "evbus_handler_calls_total{handler=\"%s\","
+		    "result=\"fail\"} %llu\n", h->name,
+		    (unsigned long long)h->fail);
+	}
+	bprintf(&b, "# TYPE evbus_handler_duration_seconds histogram\n"
+	    "# HELP evbus_handler_duration_seconds Handler run time.\n");
+	for (i = 0; i < v->sum.nhandlers; i++) {
+		const struct evbus_handler_stats *h = &v->sum.handlers[i];
+
+		cum = 0;
+		for (k = 0; k < EVBUS_STATS_LAT_BUCKETS; k++) {
+			cum += h->latency[k];
+			bprintf(&b, "evbus_handler_duration_seconds_bucket{"
+			    "handler=\"%s\",le=\"%g\"} %llu\n", h->name,
+			    (double)((uint64_t)1 << k) / 1e6,
+			    (unsigned long long)cum);
+		}
+		bprintf(&b, "evbus_handler_duration_seconds_bucket{handler="
+		    "\"%s\",le=\"+Inf\"} %llu\n", h->name,
+		    (unsigned long long)cum);
+		bprintf(&b, "evbus_handler_duration_seconds_sum{handler=\"%s\"} "
+		    "%.6f\n", h->name, h->latency_sum_us / 1e6);
+		bprintf(&b, "evbus_handler_duration_seconds_count{handler="
+		    "\"%s\"} %llu\n", h->name, (unsigned long long)cum);
+	}
+	bprintf(&b, "# EOF\n");
+	free(v);
+	if (b.oom) {
+		free(b.s);
+		return NULL;
+	}
+	*len = b.len;
+	return b.s;
+}
