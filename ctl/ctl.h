@@ -44,6 +44,20 @@ void	 ctl_warnx(const char *, ...)
 /* publish.c */
 int	 cmd_publish(struct ctl *, int, char **);
 
+/* status.c */
+int	 ctl_admin_channel(struct ctl *);
+int	 cmd_status(struct ctl *, int, char **);
+int	 cmd_health(struct ctl *, int, char **);
+int	 cmd_queue(struct ctl *, int, char **);
+int	 cmd_workers(struct ctl *, int, char **);
+int	 cmd_metrics(struct ctl *, int, char **);
+int	 cmd_scale(struct ctl *, int, char **);
+int	 cmd_reload(struct ctl *, int, char **);
+int	 cmd_stop(struct ctl *, int, char **);
+
+/* dlq.c */
+int	 cmd_dlq(struct ctl *, int, char **);
+
 /* topology commands */
 int	 cmd_declare(struct ctl *, int, char **);
 int	 cmd_bind(struct ctl *, int, char **);

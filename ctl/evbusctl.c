@@ -20,6 +20,25 @@
 #define DEFAULT_CONF	SYSCONFDIR "/evbus/evbusd.conf"
 
 static const struct ctl_cmd commands[] = {
+	{ "status", cmd_status, "status [--json] [--socket PATH]",
+	  "aggregate statistics of the running evbusd, per handler and worker" },
+	{ "health", cmd_health, "health [--json] [--broker] [--socket PATH]",
+	  "health check (exit 1 when unhealthy); from the broker when no "
+	  "evbusd runs or with --broker" },
+	{ "queue", cmd_queue, "queue [--json] [--broker] [--socket PATH]",
+	  "the group's queue: messages, consumers, state" },
+	{ "workers", cmd_workers, "workers [--json] [--socket PATH]",
+	  "the worker processes of the running evbusd" },
+	{ "metrics", cmd_metrics, "metrics [--socket PATH]",
+	  "Prometheus/OpenMetrics text" },
+	{ "scale", cmd_scale, "scale N|+N|-N", "set the number of workers" },
+	{ "reload", cmd_reload, "reload",
+	  "re-read the configuration and plugins (like SIGHUP)" },
+	{ "stop", cmd_stop, "stop", "stop evbusd gracefully (like SIGTERM)" },
+	{ "dlq", cmd_dlq,
+	  "dlq count | list [--limit N] [--body] | replay ID... | replay --all\n"
+	  "\t\t[--filter event_type=T] [--to-group] | purge [--yes]",
+	  "inspect and manage the group's dead-letter queue" },
 	{ "publish", cmd_publish,
 	  "publish [--ordered] [--best-effort] [--window N] [--no-declare]\n"
 	  "\t\t[--traceparent TP] [--tracestate TS] [-i FILE | JSON]",

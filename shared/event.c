@@ -26,7 +26,7 @@
 #include "event.h"
 
 #define EVENT_MAX_DEPTH		64	/* nested arrays and objects */
-#define EVENT_QUOTE_MAX		64	/* bytes of a bad value quoted in errors */
+#define EVENT_QUOTE_MAX		64	/* bytes of a value quoted */
 
 enum {
 	F_EVENT_ID,
@@ -463,7 +463,8 @@ json_strict_check(const unsigned char *s, size_t n, size_t *off,
 				digits = 0;
 			}
 			/* An integer json-c would clamp to 64 bits. */
-			if (digits > 0 && (neg ? (digits > 19 || (digits == 19 &&
+			if (digits > 0 && (neg ? (digits > 19 ||
+			    (digits == 19 &&
 			    memcmp(s + start + 1, i64min, 19) > 0)) :
 			    (digits > 20 || (digits == 20 &&
 			    memcmp(s + start, u64max, 20) > 0)))) {
@@ -751,8 +752,8 @@ event_build(struct json_object *obj, int flags, int share,
 	if (get_string(f[F_AGGREGATE_TYPE], &s) == -1 ||
 	    !evbus_aggregate_type_valid(s)) {
 		event_error(err, errlen, "aggregate_type: must match "
-		    "^[A-Za-z0-9_.-]+$, got %s", quote_value(f[F_AGGREGATE_TYPE],
-		    q, sizeof(q)));
+		    "^[A-Za-z0-9_.-]+$, got %s",
+		    quote_value(f[F_AGGREGATE_TYPE], q, sizeof(q)));
 		goto fail;
 	}
 	if ((ev->aggregate_type = strdup(s)) == NULL)
@@ -817,7 +818,8 @@ event_build(struct json_object *obj, int flags, int share,
 			goto fail;
 		if (utf8_valid_prefix((const unsigned char *)name,
 		    strlen(name)) != strlen(name)) {
-			event_error(err, errlen, "body: invalid UTF-8 in a key");
+			event_error(err, errlen, "body: invalid UTF-8 in a "
+			    "key");
 			goto fail;
 		}
 		copy = NULL;
@@ -847,30 +849,33 @@ evbus_event_from_json(struct json_object *obj, int flags,
 	return event_build(obj, flags, 0, ev, err, errlen);
 }
 
-int
-evbus_event_parse(const char *json, size_t len, int flags,
-    struct evbus_event *ev, char *err, size_t errlen)
+struct json_object *
+evbus_json_parse_object(const char *json, size_t len, char *err,
+    size_t errlen)
 {
 	struct json_tokener	*tok;
 	struct json_object	*obj;
 	enum json_tokener_error	 jerr;
 	const char		*why;
 	size_t			 off;
-	int			 rv;
 
-	memset(ev, 0, sizeof(*ev));
 	if (json == NULL)
 		len = 0;
-	if (len > INT_MAX)
-		return event_error(err, errlen, "body: too large (%zu bytes)",
-		    len);
+	if (len > INT_MAX) {
+		event_error(err, errlen, "body: too large (%zu bytes)", len);
+		return NULL;
+	}
 	if ((off = utf8_valid_prefix((const unsigned char *)json,
-	    len)) != len)
-		return event_error(err, errlen, "body: invalid UTF-8 at offset "
-		    "%zu", off);
+	    len)) != len) {
+		event_error(err, errlen, "body: invalid UTF-8 at offset %zu",
+		    off);
+		return NULL;
+	}
 
-	if ((tok = json_tokener_new_ex(EVENT_MAX_DEPTH)) == NULL)
-		return event_error(err, errlen, "out of memory");
+	if ((tok = json_tokener_new_ex(EVENT_MAX_DEPTH)) == NULL) {
+		event_error(err, errlen, "out of memory");
+		return NULL;
+	}
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	obj = json_tokener_parse_ex(tok, len > 0 ? json : "", (int)len);
 	jerr = json_tokener_get_error(tok);
@@ -886,15 +891,36 @@ evbus_event_parse(const char *json, size_t len, int flags,
 	json_tokener_free(tok);
 	if (jerr != json_tokener_success) {
 		json_object_put(obj);
-		return event_error(err, errlen, "body: invalid JSON at offset "
-		    "%zu: %s", off, json_tokener_error_desc(jerr));
+		event_error(err, errlen, "body: invalid JSON at offset %zu: %s",
+		    off, json_tokener_error_desc(jerr));
+		return NULL;
 	}
+	/* Also catches what json-c stopped at: a NUL after the value. */
 	if (json_strict_check((const unsigned char *)json, len, &off,
 	    &why) == -1) {
 		json_object_put(obj);
-		return event_error(err, errlen, "body: invalid JSON at offset "
-		    "%zu: %s", off, why);
+		event_error(err, errlen, "body: invalid JSON at offset %zu: %s",
+		    off, why);
+		return NULL;
 	}
+	if (!json_object_is_type(obj, json_type_object)) {
+		json_object_put(obj);
+		event_error(err, errlen, "body: not a JSON object");
+		return NULL;
+	}
+	return obj;
+}
+
+int
+evbus_event_parse(const char *json, size_t len, int flags,
+    struct evbus_event *ev, char *err, size_t errlen)
+{
+	struct json_object	*obj;
+	int			 rv;
+
+	memset(ev, 0, sizeof(*ev));
+	if ((obj = evbus_json_parse_object(json, len, err, errlen)) == NULL)
+		return -1;
 	rv = event_build(obj, flags, 1, ev, err, errlen);
 	json_object_put(obj);
 	return rv;
@@ -1105,7 +1131,8 @@ evbus_time_parse(const char *s, int64_t *sec, int32_t *usec)
 {
 	static const int	 mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31,
 				    30, 31, 30, 31 };
-	int			 y, mo, d, h, mi, se, us, oh, om, nd, sign, leap;
+	int			 y, mo, d, h, mi, se, us, oh, om, nd, sign;
+	int			 leap;
 	int64_t			 t;
 
 	if (s == NULL)

@@ -62,7 +62,9 @@ int	 evbus_event_parse(const char *json, size_t len, int flags,
 
 /*
  * The same from an already parsed JSON object (not consumed: metadata and
- * payload are deep copies, obj may be changed or freed afterwards).
+ * payload are deep copies, obj may be changed or freed afterwards).  Only
+ * the tree is checked; parse text with evbus_json_parse_object() first to
+ * get the checks on the text too.
  */
 int	 evbus_event_from_json(struct json_object *obj, int flags,
 	    struct evbus_event *ev, char *err, size_t errlen);
@@ -74,6 +76,19 @@ int	 evbus_event_from_json(struct json_object *obj, int flags,
  * than 64.  Payload keys named like a base field are skipped.
  */
 char	*evbus_event_serialize(const struct evbus_event *ev, size_t *lenp);
+
+/*
+ * The text checks of evbus_event_parse() alone: len bytes (not necessarily
+ * NUL-terminated) of valid UTF-8 holding one strict JSON object (no NaN or
+ * Infinity, no lone surrogates, no raw control characters in strings,
+ * integers within 64 bits, no \u0000 in keys, nesting at most 64 deep,
+ * nothing but whitespace after it).  json-c alone lets all of these through
+ * or mangles them silently, even with JSON_TOKENER_STRICT.  Returns a new
+ * reference, or NULL with err set ("body: invalid JSON at offset 7: ...",
+ * "body: not a JSON object").
+ */
+struct json_object *evbus_json_parse_object(const char *json, size_t len,
+	    char *err, size_t errlen);
 
 /* "{aggregate_type}.{event_type}" into buf; -1 if it does not fit. */
 int	 evbus_event_routing_key(const struct evbus_event *ev, char *buf,

@@ -80,13 +80,14 @@ url_decode(const char *base, const char *p, size_t n, char *dst,
 				lo = hexval((unsigned char)p[i + 2]);
 			}
 			if (hi < 0 || lo < 0)
-				return url_error(err, errlen, "bad percent escape "
-				    "in %s at offset %zu", what,
+				return url_error(err, errlen, "bad percent "
+				    "escape in %s at offset %zu", what,
 				    (size_t)(p + i - base));
 			c = (char)(hi << 4 | lo);
 			if (c == '\0')
-				return url_error(err, errlen, "%s contains %%00 "
-				    "at offset %zu", what, (size_t)(p + i - base));
+				return url_error(err, errlen, "%s contains "
+				    "%%00 at offset %zu", what,
+				    (size_t)(p + i - base));
 			i += 2;
 		}
 		if (o >= EVBUS_URL_FIELD_MAX - 1)
@@ -192,7 +193,8 @@ parse_hostport(const char *s, const char *p, const char *end,
 		q = hend + 1;
 		if (q < end && *q != ':')
 			return url_error(err, errlen, "unexpected character "
-			    "after IPv6 literal at offset %zu", (size_t)(q - s));
+			    "after IPv6 literal at offset %zu",
+			    (size_t)(q - s));
 	} else {
 		h = p;
 		hend = memchr(h, ':', end - h);

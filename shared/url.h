@@ -26,19 +26,31 @@ struct evbus_url {
 
 /*
  * Parse s into *u.  Returns 0, or -1 with a reason in err (e.g. "port
- * 70000 out of range", "scheme must be amqp:// or amqps://").
+ * 70000 out of range (1..65535)", "scheme must be amqp:// or amqps://").
+ * Reasons quote offsets and port numbers, never other text from the URL,
+ * so they cannot leak a password.  A raw "@" after the host is refused (a password holding an
+ * unencoded "/", "?" or "#"), and so is a raw "/" inside the vhost.
  */
 int	 evbus_url_parse(const char *s, struct evbus_url *u, char *err,
 	    size_t errlen);
 
 /*
- * Write s into buf with user and password each replaced by three stars.
- * Works on unparsable input too, so it is safe for error messages: anything between "://" and the last "@" of the authority is
- * masked.  Returns buf.
+ * Write s into buf with user and password each replaced by three stars
+ * (user:password@ becomes ***:***@); a URL without credentials is copied
+ * unchanged.  Works on unparsable input too, so it is safe for error
+ * messages: anything between "://" and the last "@" of the whole string is
+ * masked, everything after "://" when there is no "@" but a ":" that does
+ * not start a port, and control characters become "?".  Truncated to len;
+ * returns buf.
  */
 char	*evbus_url_mask(const char *s, char *buf, size_t len);
 
-/* Format u as a URL without password, for logs ("amqp://user@host:port/vh"). */
+/*
+ * Format u as a URL without password, for logs
+ * ("amqp://user@host:port/vh"): user and vhost percent-encoded so the
+ * result parses back, IPv6 hosts in brackets, the vhost "/" as the empty
+ * path.  Truncated to len; returns buf.
+ */
 char	*evbus_url_display(const struct evbus_url *u, char *buf, size_t len);
 
 #endif

@@ -134,12 +134,11 @@ loader_check_descriptor(const struct evbus_handler *h, const char *file,
 	}
 	if (h->abi_minor > EVBUS_HANDLER_ABI_MINOR) {
 		snprintf(err, errlen, "plugin %s: incompatible module: "
-		    "abi_minor is %u: built for handler ABI %u.%u, this evbusd "
-		    "supports %u.0 to %u.%u: rebuild it against this "
+		    "abi_minor is %u: built for handler ABI %u.%u, newer than "
+		    "this evbusd's %u.%u: rebuild it against this "
 		    "evbus/handler.h or upgrade evbusd", file,
 		    (unsigned int)h->abi_minor, (unsigned int)h->abi_major,
 		    (unsigned int)h->abi_minor,
-		    (unsigned int)EVBUS_HANDLER_ABI_MAJOR,
 		    (unsigned int)EVBUS_HANDLER_ABI_MAJOR,
 		    (unsigned int)EVBUS_HANDLER_ABI_MINOR);
 		return -1;

@@ -137,7 +137,8 @@ test_key_order(void)
 	static const char in[] =
 	    "{\"zeta\":1,\"metadata\":{\"b\":1,\"a\":[2]}," CID ","
 	    "\"alpha\":\"x\"," ATY ",\"causation_id\":null," AID ","
-	    "\"middle\":{\"y\":null,\"x\":true}," OCC ",\"aggregate_version\":7,"
+	    "\"middle\":{\"y\":null,\"x\":true}," OCC ","
+	    "\"aggregate_version\":7,"
 	    ETY ",\"actor_id\":\"user-1\"," EID ",\"event_version\":2,"
 	    "\"tenant_id\":null,\"last\":[]}";
 	static const char want[] =
@@ -154,8 +155,8 @@ test_key_order(void)
 	char	 err[256], *out;
 
 	out = roundtrip(in, sizeof(in) - 1, 0, err, sizeof(err));
-	cu_checkf(out != NULL && strcmp(out, want) == 0, "expected\n%s\ngot\n%s",
-	    want, out != NULL ? out : err);
+	cu_checkf(out != NULL && strcmp(out, want) == 0,
+	    "expected\n%s\ngot\n%s", want, out != NULL ? out : err);
 	free(out);
 
 	/* Whitespace in the input does not survive: output is compact. */
@@ -180,7 +181,8 @@ is_uuid4(const char *s)
 	char	 norm[EVBUS_UUID_LEN + 1];
 
 	return strlen(s) == 36 && evbus_uuid_normalize(s, norm) == 0 &&
-	    strcmp(norm, s) == 0 && s[14] == '4' && strchr("89ab", s[19]) != NULL;
+	    strcmp(norm, s) == 0 && s[14] == '4' &&
+	    strchr("89ab", s[19]) != NULL;
 }
 
 static void
@@ -335,7 +337,8 @@ static const struct err_case err_cases[] = {
 	{ "{" REQ ",\"aggregate_type\":\"\"}", 0,
 	  "aggregate_type: must match ^[A-Za-z0-9_.-]+$, got \"\"" },
 	{ "{" REQ ",\"aggregate_type\":\"Ord\xc3\xa9r\"}", 0,
-	  "aggregate_type: must match ^[A-Za-z0-9_.-]+$, got \"Ord\xc3\xa9r\"" },
+	  "aggregate_type: must match ^[A-Za-z0-9_.-]+$, got "
+	  "\"Ord\xc3\xa9r\"" },
 	{ "{" REQ ",\"aggregate_type\":\"Order\\n\"}", 0,
 	  "aggregate_type: must match ^[A-Za-z0-9_.-]+$, got \"Order\\n\"" },
 	{ "{" REQ ",\"aggregate_type\":7}", 0,
@@ -422,8 +425,8 @@ static void
 test_accepted_values(void)
 {
 	static const struct {
-		const char	*add;	/* appended to REQ, overriding it */
-		const char	*want;	/* the output with OUT_HEAD replaced */
+		const char	*add;	/* appended to REQ, overriding */
+		const char	*want;	/* expected in the output */
 	} cases[] = {
 		{ ",\"event_version\":\"7\"", "\"event_version\":7," },
 		{ ",\"aggregate_version\":9223372036854775807",
@@ -434,7 +437,8 @@ test_accepted_values(void)
 		{ ",\"tenant_id\":\"11111111222243338444555555555555\"",
 		  "\"tenant_id\":\"11111111-2222-4333-8444-555555555555\"," },
 		{ ",\"causation_id\":\"ABCDEF00-1111-4222-8333-444455556666\"",
-		  "\"causation_id\":\"abcdef00-1111-4222-8333-444455556666\"," },
+		  "\"causation_id\":"
+		  "\"abcdef00-1111-4222-8333-444455556666\"," },
 		{ ",\"aggregate_type\":\"my_app.Order-2\"",
 		  "\"aggregate_type\":\"my_app.Order-2\"," },
 		{ ",\"event_type\":\"Caf\xc3\xa9 Ordered\"",
@@ -462,7 +466,8 @@ test_timestamps(void)
 		const char	*in;
 		const char	*want;
 	} cases[] = {
-		{ "2025-03-14T15:09:26.535897Z", "2025-03-14T15:09:26.535897Z" },
+		{ "2025-03-14T15:09:26.535897Z",
+		  "2025-03-14T15:09:26.535897Z" },
 		{ "2025-03-14T15:09:26Z", "2025-03-14T15:09:26Z" },
 		{ "2025-03-14T15:09:26z", "2025-03-14T15:09:26Z" },
 		{ "2025-03-14t15:09:26Z", "2025-03-14T15:09:26Z" },
@@ -472,7 +477,8 @@ test_timestamps(void)
 		{ "2025-03-14T15:09:26.5", "2025-03-14T15:09:26.500000Z" },
 		/* fraction: padded to 6, dropped when 0 */
 		{ "2025-03-14T15:09:26.5Z", "2025-03-14T15:09:26.500000Z" },
-		{ "2025-03-14T15:09:26.000001Z", "2025-03-14T15:09:26.000001Z" },
+		{ "2025-03-14T15:09:26.000001Z",
+		  "2025-03-14T15:09:26.000001Z" },
 		{ "2025-03-14T15:09:26.000000Z", "2025-03-14T15:09:26Z" },
 		{ "2025-03-14T15:09:26.0Z", "2025-03-14T15:09:26Z" },
 		{ "2025-03-14T15:09:26.120Z", "2025-03-14T15:09:26.120000Z" },
@@ -480,15 +486,18 @@ test_timestamps(void)
 		{ "2025-03-14T15:09:26+00:00", "2025-03-14T15:09:26Z" },
 		{ "2025-03-14T15:09:26-00:00", "2025-03-14T15:09:26Z" },
 		{ "2025-03-14T15:09:26+05:30", "2025-03-14T09:39:26Z" },
-		{ "2025-03-14T20:09:26.25-08:00", "2025-03-15T04:09:26.250000Z" },
+		{ "2025-03-14T20:09:26.25-08:00",
+		  "2025-03-15T04:09:26.250000Z" },
 		{ "2025-01-01T00:30:00+01:00", "2024-12-31T23:30:00Z" },
 		{ "2024-02-28T23:00:00-01:00", "2024-02-29T00:00:00Z" },
 		{ "2024-02-29T12:00:00Z", "2024-02-29T12:00:00Z" },
 		{ "2000-02-29T00:00:00Z", "2000-02-29T00:00:00Z" },
 		{ "1970-01-01T00:00:00Z", "1970-01-01T00:00:00Z" },
-		{ "1969-12-31T23:59:59.999999Z", "1969-12-31T23:59:59.999999Z" },
+		{ "1969-12-31T23:59:59.999999Z",
+		  "1969-12-31T23:59:59.999999Z" },
 		{ "0001-01-01T00:00:00Z", "0001-01-01T00:00:00Z" },
-		{ "9999-12-31T23:59:59.999999Z", "9999-12-31T23:59:59.999999Z" },
+		{ "9999-12-31T23:59:59.999999Z",
+		  "9999-12-31T23:59:59.999999Z" },
 		{ "2025-03-14T15:09:26+23:59", "2025-03-13T15:10:26Z" },
 		/* rejected */
 		{ "", NULL },
@@ -513,8 +522,9 @@ test_timestamps(void)
 		{ "2025-03-14T23:60:00Z", NULL },
 		{ "2025-03-14T23:59:60Z", NULL },
 		{ "0000-01-01T00:00:00Z", NULL },
-		{ "0001-01-01T00:30:00+01:00", NULL },	/* year 0 in UTC */
-		{ "9999-12-31T23:30:00-01:00", NULL },	/* year 10000 in UTC */
+		/* years 0 and 10000 in UTC */
+		{ "0001-01-01T00:30:00+01:00", NULL },
+		{ "9999-12-31T23:30:00-01:00", NULL },
 		{ "+2025-03-14T15:09:26Z", NULL },
 		{ NULL, NULL }
 	};
@@ -698,7 +708,8 @@ test_serialize_values(void)
 		{ ",\"s\":\"\\u0000\"", ",\"s\":\"\\u0000\"" },
 		/* non-ASCII raw, escaped or not in the input */
 		{ ",\"s\":\"\\u00e9\\u20ac\\u2028\\ud83d\\ude00\"",
-		  ",\"s\":\"\xc3\xa9\xe2\x82\xac\xe2\x80\xa8\xf0\x9f\x98\x80\"" },
+		  ",\"s\":\"\xc3\xa9\xe2\x82\xac\xe2\x80\xa8"
+		  "\xf0\x9f\x98\x80\"" },
 		{ ",\"s\":\"\xc3\xa9\xf0\x9f\x98\x80\"",
 		  ",\"s\":\"\xc3\xa9\xf0\x9f\x98\x80\"" },
 		{ ",\"\xc3\xa9/\\n\":[true,false,null,[],{}]",
@@ -708,9 +719,11 @@ test_serialize_values(void)
 		  ",\"f\":[99.5,1e+20,100.0,100000.0,-0.0,1.5,0.1,1e+16,"
 		  "0.00001,1e-6]" },
 		{ ",\"f\":[2.5e-5,1e22,1.7976931348623157e308,5e-324,1e-400]",
-		  ",\"f\":[0.000025,1e+22,1.7976931348623157e+308,5e-324,0.0]" },
+		  ",\"f\":[0.000025,1e+22,1.7976931348623157e+308,5e-324,"
+		  "0.0]" },
 		{ ",\"f\":[1e2,1E+2,0.5e1,123.456,-1.5e-7,9999999999999998.0]",
-		  ",\"f\":[100.0,100.0,5.0,123.456,-1.5e-7,9999999999999998.0]" },
+		  ",\"f\":[100.0,100.0,5.0,123.456,-1.5e-7,"
+		  "9999999999999998.0]" },
 		/* integers: 64 bits signed and unsigned */
 		{ ",\"i\":[0,-0,7,-9223372036854775808,9223372036854775807,"
 		  "18446744073709551615]",
@@ -736,7 +749,7 @@ test_serialize_values(void)
 
 struct json_case {
 	const char	*prefix;	/* valid so far */
-	const char	*rest;		/* the error is at its first byte */
+	const char	*rest;		/* the error is at its start */
 	const char	*why;
 };
 
@@ -745,7 +758,8 @@ static void
 test_invalid_json(void)
 {
 	static const struct json_case cases[] = {
-		{ "{" REQ ",\"x\":", "NaN}", "NaN and Infinity are not allowed" },
+		{ "{" REQ ",\"x\":", "NaN}",
+		  "NaN and Infinity are not allowed" },
 		{ "{" REQ ",\"x\":", "Infinity}",
 		  "NaN and Infinity are not allowed" },
 		{ "{" REQ ",\"x\":", "-Infinity}",
@@ -753,8 +767,10 @@ test_invalid_json(void)
 		{ "{" REQ ",\"x\":[1,", "NaN]}",
 		  "NaN and Infinity are not allowed" },
 		{ "{" REQ ",", "'x':1}", "single-quoted string" },
-		{ "{" REQ ",\"x\":\"a", "\tb\"}", "control character in string" },
-		{ "{" REQ ",\"x\":\"a", "\nb\"}", "control character in string" },
+		{ "{" REQ ",\"x\":\"a", "\tb\"}",
+		  "control character in string" },
+		{ "{" REQ ",\"x\":\"a", "\nb\"}",
+		  "control character in string" },
 		{ "{" REQ ",\"x\":\"", "\\ud800\"}",
 		  "lone surrogate in \\u escape" },
 		{ "{" REQ ",\"x\":\"", "\\udc00x\"}",
@@ -789,13 +805,14 @@ test_invalid_json(void)
 		snprintf(in, sizeof(in), "%s%s", cases[i].prefix,
 		    cases[i].rest);
 		off = strlen(cases[i].prefix);
-		snprintf(want, sizeof(want), "body: invalid JSON at offset %zu: "
-		    "%s", off, cases[i].why);
+		snprintf(want, sizeof(want), "body: invalid JSON at offset "
+		    "%zu: %s", off, cases[i].why);
 		err[0] = '\0';
 		rv = evbus_event_parse(in, strlen(in), 0, &ev, err,
 		    sizeof(err));
 		cu_checkf(rv == -1 && strcmp(err, want) == 0,
-		    "case %d: %s\nexpected %s\ngot %d %s", i, in, want, rv, err);
+		    "case %d: %s\nexpected %s\ngot %d %s", i, in, want, rv,
+		    err);
 		evbus_event_free(&ev);
 	}
 
@@ -805,8 +822,8 @@ test_invalid_json(void)
 
 		rv = evbus_event_parse(body, sizeof(body) - 1, 0, &ev, err,
 		    sizeof(err));
-		snprintf(want, sizeof(want), "body: invalid JSON at offset %zu: "
-		    "unexpected character", strlen(body));
+		snprintf(want, sizeof(want), "body: invalid JSON at offset "
+		    "%zu: unexpected character", strlen(body));
 		cu_checkf(rv == -1 && strcmp(err, want) == 0,
 		    "trailing NUL: expected %s, got %d %s", want, rv, err);
 		evbus_event_free(&ev);
@@ -859,8 +876,8 @@ test_invalid_utf8(void)
 		memcpy(in, prefix, n);
 		memcpy(in + n, cases[i].bytes, cases[i].len);
 		memcpy(in + n + cases[i].len, "\"}", 2);
-		snprintf(want, sizeof(want), "body: invalid UTF-8 at offset %zu",
-		    n);
+		snprintf(want, sizeof(want), "body: invalid UTF-8 at offset "
+		    "%zu", n);
 		rv = evbus_event_parse(in, n + cases[i].len + 2, 0, &ev, err,
 		    sizeof(err));
 		cu_checkf(rv == -1 && strcmp(err, want) == 0,
@@ -1029,6 +1046,51 @@ test_from_json(void)
 	    "NULL: got %d %s", rv, err);
 }
 
+/* The text checks alone, for callers that keep the tree. */
+static void
+test_json_parse_object(void)
+{
+	static const struct {
+		const char	*in;
+		const char	*err;	/* NULL: accepted */
+	} cases[] = {
+		{ "{}", NULL },
+		{ " {\"a\":[1,{\"b\":null}]} \n", NULL },
+		{ "{\"a\":\"\\ud83d\\ude00\"}", NULL },
+		{ "null", "body: not a JSON object" },
+		{ "[1]", "body: not a JSON object" },
+		{ "7", "body: not a JSON object" },
+		{ "{\"a\":NaN}", "body: invalid JSON at offset 5: NaN and "
+		  "Infinity are not allowed" },
+		{ "{\"a\":\"\\udc00\"}", "body: invalid JSON at offset 6: "
+		  "lone surrogate in \\u escape" },
+		{ "{\"a\":1}x", "body: invalid JSON at offset 7: unexpected "
+		  "character" },
+		{ "{\"a\":\"\xc3\"}", "body: invalid UTF-8 at offset 6" },
+		{ "", "body: invalid JSON at offset 0: unexpected end of "
+		  "data" },
+		{ NULL, NULL }
+	};
+	struct json_object	*obj;
+	char			 err[256];
+	int			 i;
+
+	for (i = 0; cases[i].in != NULL; i++) {
+		err[0] = '\0';
+		obj = evbus_json_parse_object(cases[i].in, strlen(cases[i].in),
+		    err, sizeof(err));
+		if (cases[i].err == NULL)
+			cu_checkf(obj != NULL && json_object_is_type(obj,
+			    json_type_object), "%s: rejected: %s", cases[i].in,
+			    err);
+		else
+			cu_checkf(obj == NULL && strcmp(err, cases[i].err) == 0,
+			    "%s: expected \"%s\", got %p \"%s\"", cases[i].in,
+			    cases[i].err, (void *)obj, err);
+		json_object_put(obj);
+	}
+}
+
 /* An event filled in by hand, as a publisher would. */
 static void
 test_serialize_by_hand(void)
@@ -1122,7 +1184,8 @@ test_float_repr(void)
 	} cases[] = {
 		{ 0.0, "0.0" }, { -0.0, "-0.0" }, { 1.0, "1.0" },
 		{ 0.1, "0.1" }, { 100.0, "100.0" }, { 99.5, "99.5" },
-		{ -1.5, "-1.5" }, { 1e16, "1e+16" }, { 1e15, "1000000000000000.0" },
+		{ -1.5, "-1.5" }, { 1e16, "1e+16" },
+		{ 1e15, "1000000000000000.0" },
 		{ 1.5e16, "1.5e+16" }, { 1e20, "1e+20" }, { 1e-4, "0.0001" },
 		{ 1e-5, "1e-05" }, { 2.5e-5, "2.5e-05" }, { 1.5e-7, "1.5e-07" },
 		{ 0.000123, "0.000123" }, { 1.2345e-10, "1.2345e-10" },
@@ -1170,6 +1233,7 @@ static const struct cu_test format_tests[] = {
 	{ "strings and numbers as pydantic writes them",
 	  test_serialize_values },
 	{ "evbus_event_from_json", test_from_json },
+	{ "evbus_json_parse_object", test_json_parse_object },
 	{ "serialising an event built by hand", test_serialize_by_hand },
 	{ "routing key", test_routing_key },
 	{ "aggregate_type pattern", test_aggregate_type },

@@ -28,6 +28,7 @@
 
 #include "cu.h"
 #include "conf.h"
+#include "log.h"
 #include "worker.h"
 
 #define MAX_DIRS	8
@@ -395,7 +396,7 @@ test_broken(void)
 		    "built for handler ABI 2.x, this evbusd supports 1.x: "
 		    "rebuild it against this evbus/handler.h", NULL } },
 		{ "bad_minor", { "plugin bad_minor.so", "abi_minor is 99",
-		    "built for handler ABI 1.99", "supports 1.0 to 1.0",
+		    "built for handler ABI 1.99, newer than this evbusd's 1.0",
 		    "rebuild it against this evbus/handler.h", NULL } },
 		{ "bad_size", { "plugin bad_size.so", "struct_size is",
 		    NULL /* sizes filled in below */, NULL, NULL } },
@@ -1042,6 +1043,9 @@ test_host_fields(void)
 		{ L_INT, "plus_s", 0, NULL, 5, 0, 0 },
 		{ L_INT, "under", 0, NULL, 1000, 0, 0 },
 		{ L_INT, "bad_under", -1, NULL, 0, 0, 0 },
+		{ L_INT, "lead_under", -1, NULL, 0, 0, 0 },
+		{ L_INT, "trail_under", -1, NULL, 0, 0, 0 },
+		{ L_INT, "sign_only", -1, NULL, 0, 0, 0 },
 		{ L_INT, "bad_s", -1, NULL, 0, 0, 0 },
 		{ L_INT, "float_s", -1, NULL, 0, 0, 0 },
 		{ L_INT, "empty_s", -1, NULL, 0, 0, 0 },
@@ -1081,7 +1085,8 @@ test_host_fields(void)
 	d.body = json_tokener_parse("{\"order_number\":\"ORD-001\","
 	    "\"total_amount\":99.5,\"qty\":3,\"qty_s\":\" 42 \","
 	    "\"neg_s\":\"-7\",\"plus_s\":\"+5\",\"under\":\"1_000\","
-	    "\"bad_under\":\"1__000\",\"bad_s\":\"4x\",\"float_s\":\"4.0\","
+	    "\"bad_under\":\"1__000\",\"lead_under\":\"_1\","
+	    "\"trail_under\":\"1_\",\"sign_only\":\" - \",\"bad_s\":\"4x\",\"float_s\":\"4.0\","
 	    "\"empty_s\":\"\",\"float_int\":3.0,"
 	    "\"max\":9223372036854775807,\"max_s\":\"9223372036854775807\","
 	    "\"min_s\":\"-9223372036854775808\","

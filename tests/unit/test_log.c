@@ -88,7 +88,8 @@ test_format(void)
 	cu_checkf(strcmp(out,
 	    PROCNAME ": amqp: basic.consume on events.default: ACCESS_REFUSED\n"
 	    PROCNAME ": started 4 workers\n"
-	    PROCNAME ": open /etc/evbus/evbusd.conf: No such file or directory\n"
+	    PROCNAME ": open /etc/evbus/evbusd.conf: No such file or "
+	    "directory\n"
 	    PROCNAME ": Permission denied\n"
 	    PROCNAME ": via logit\n") == 0, "got:\n%s", out);
 

@@ -132,7 +132,8 @@ test_huge_n(void)
 static void
 test_never_negative(void)
 {
-	static const double	 us[] = { -1.0, -0.999, -0.5, 0.0, 0.5, 1.0 };
+	static const double	 us[] = { -1.0, -0.999, -0.5, 0.0, 0.5,
+				    1.0 };
 	static const double	 jitters[] = { 0.0, 0.1, 0.5, 1.0 };
 	struct evbus_retry_policy p = { 0.001, 3600.0, 0.0, 3 };
 	double			 d;
@@ -269,8 +270,8 @@ test_exhausted(void)
 
 	for (i = 0; cases[i].want != -1; i++) {
 		p.max_retries = cases[i].max_retries;
-		cu_checkf(evbus_retry_exhausted(&p, cases[i].n) == cases[i].want,
-		    "max_retries %d, count %lld: expected %d",
+		cu_checkf(evbus_retry_exhausted(&p, cases[i].n) ==
+		    cases[i].want, "max_retries %d, count %lld: expected %d",
 		    cases[i].max_retries, cases[i].n, cases[i].want);
 	}
 }

@@ -1,0 +1,601 @@
+/*
+ * status.c: evbusctl status, health, queue, workers, metrics, scale,
+ * reload and stop.  They ask evbusd over its status socket; health and
+ * queue fall back to asking the broker directly when no evbusd answers
+ * (or with --broker), with eventsource-py's health_check fields.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "ctl.h"
+
+#define REPLY_MAX	(16UL * 1024 * 1024)
+#define SOCK_TIMEOUT_MS	10000
+
+static const char	*socket_override;
+
+/*
+ * Send one request line to evbusd and read the whole answer.  Returns the
+ * malloc'd answer, or NULL with *unreachable set when nobody listens.
+ */
+static char *
+ask(struct ctl *ctl, const char *req, int *unreachable)
+{
+	struct sockaddr_un	 sun;
+	struct pollfd		 pfd;
+	const char		*path = socket_override ? socket_override :
+	    ctl->conf->status_socket;
+	char			*buf = NULL, *t;
+	size_t			 len = 0, cap = 0;
+	ssize_t			 n;
+	int			 fd;
+
+	*unreachable = 0;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		ctl_warnx("status socket path too long: %s", path);
+		return NULL;
+	}
+	strlcpy(sun.sun_path, path, sizeof(sun.sun_path));
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		ctl_warnx("socket: %s", strerror(errno));
+		return NULL;
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		if (errno == ENOENT || errno == ECONNREFUSED)
+			*unreachable = 1;
+		else
+			ctl_warnx("status socket %s: %s", path, strerror(errno));
+		if (*unreachable && ctl->verbose)
+			ctl_warnx("no evbusd at %s (%s)", path, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req) ||
+	    write(fd, "\n", 1) != 1) {
+		ctl_warnx("status socket %s: write: %s", path, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	for (;;) {
+		if (poll(&pfd, 1, SOCK_TIMEOUT_MS) != 1) {
+			ctl_warnx("status socket %s: no answer within %d s",
+			    path, SOCK_TIMEOUT_MS / 1000);
+			free(buf);
+			close(fd);
+			return NULL;
+		}
+		if (cap - len < 4096) {
+			cap = cap ? cap * 2 : 65536;
+			if (cap > REPLY_MAX || (t = realloc(buf, cap)) == NULL) {
+				ctl_warnx("answer too large");
+				free(buf);
+				close(fd);
+				return NULL;
+			}
+			buf = t;
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	if (buf == NULL)
+		return NULL;
+	buf[len] = '\0';
+	return buf;
+}
+
+static json_object *
+parse(const char *s)
+{
+	json_object	*o = json_tokener_parse(s);
+
+	if (o == NULL)
+		ctl_warnx("evbusd sent something that is not JSON");
+	return o;
+}
+
+/* An error answer from evbusd: print it and say so. */
+static int
+is_error(json_object *o)
+{
+	json_object	*e;
+
+	if (json_object_is_type(o, json_type_object) &&
+	    json_object_object_get_ex(o, "error", &e) &&
+	    json_object_get_type(e) == json_type_string &&
+	    !json_object_object_get_ex(o, "healthy", NULL) &&
+	    !json_object_object_get_ex(o, "name", NULL)) {
+		ctl_warnx("evbusd: %s", json_object_get_string(e));
+		return 1;
+	}
+	return 0;
+}
+
+static const char *
+jstr(json_object *o, const char *k)
+{
+	json_object	*v;
+
+	if (!json_object_object_get_ex(o, k, &v) || v == NULL)
+		return "-";
+	return json_object_get_string(v);
+}
+
+static int64_t
+jint(json_object *o, const char *k)
+{
+	json_object	*v;
+
+	if (!json_object_object_get_ex(o, k, &v) || v == NULL)
+		return 0;
+	return json_object_get_int64(v);
+}
+
+static void
+print_json(json_object *o)
+{
+	printf("%s\n", json_object_to_json_string_ext(o,
+	    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+static void
+print_workers(json_object *arr)
+{
+	size_t	 i;
+
+	printf("%-5s %-8s %-11s %-28s %10s %8s %8s %s\n", "INDEX", "PID",
+	    "STATE", "CONSUMER", "CONSUMED", "FAILED", "DLQ", "IN FLIGHT");
+	for (i = 0; i < json_object_array_length(arr); i++) {
+		json_object *w = json_object_array_get_idx(arr, i);
+
+		printf("%-5lld %-8lld %-11s %-28s %10lld %8lld %8lld %s\n",
+		    (long long)jint(w, "index"), (long long)jint(w, "pid"),
+		    jstr(w, "state"), jstr(w, "consumer"),
+		    (long long)jint(w, "events_consumed"),
+		    (long long)jint(w, "events_processed_failed"),
+		    (long long)jint(w, "messages_sent_to_dlq"),
+		    jstr(w, "inflight"));
+	}
+}
+
+static void
+print_stats(json_object *o)
+{
+	json_object		*h, *w;
+	struct json_object_iterator it, end;
+
+	printf("workers:        %lld consuming of %lld running (%lld wanted)\n",
+	    (long long)jint(o, "workers_consuming"), (long long)jint(o, "workers"),
+	    (long long)jint(o, "workers_wanted"));
+	printf("consumed:       %lld (%lld ok, %lld failed attempts, %lld "
+	    "skipped)\n", (long long)jint(o, "events_consumed"),
+	    (long long)jint(o, "events_processed_success"),
+	    (long long)jint(o, "events_processed_failed"),
+	    (long long)jint(o, "skipped"));
+	printf("retried:        %lld\n", (long long)jint(o, "retried"));
+	printf("dead-lettered:  %lld (%lld malformed, %lld poison)\n",
+	    (long long)jint(o, "dead_lettered"), (long long)jint(o, "malformed"),
+	    (long long)jint(o, "poison_messages"));
+	printf("published:      %lld\n", (long long)jint(o, "events_published"));
+	printf("restarts:       %lld (%lld crashes)\n",
+	    (long long)jint(o, "restarts"), (long long)jint(o, "crashes"));
+	printf("reconnections:  %lld\n", (long long)jint(o, "reconnections"));
+	printf("last consume:   %s\n", jstr(o, "last_consume_at"));
+	printf("last error:     %s\n", jstr(o, "last_error_at"));
+	if (json_object_object_get_ex(o, "handlers", &h) &&
+	    json_object_object_length(h) > 0) {
+		printf("\n%-24s %10s %8s %8s %10s %10s %10s\n", "HANDLER",
+		    "CALLS", "RETRY", "FAIL", "P50 ms", "P90 ms", "P99 ms");
+		it = json_object_iter_begin(h);
+		end = json_object_iter_end(h);
+		while (!json_object_iter_equal(&it, &end)) {
+			json_object *x = json_object_iter_peek_value(&it), *l;
+
+			json_object_object_get_ex(x, "latency_ms", &l);
+			printf("%-24s %10lld %8lld %8lld %10s %10s %10s\n",
+			    json_object_iter_peek_name(&it),
+			    (long long)jint(x, "calls"),
+			    (long long)jint(x, "retry"),
+			    (long long)jint(x, "fail"), jstr(l, "p50"),
+			    jstr(l, "p90"), jstr(l, "p99"));
+			json_object_iter_next(&it);
+		}
+	}
+	if (json_object_object_get_ex(o, "per_worker", &w)) {
+		printf("\n");
+		print_workers(w);
+	}
+}
+
+static void
+print_health(json_object *o)
+{
+	json_object	*d;
+
+	printf("healthy:     %s\n", json_object_get_boolean(
+	    json_object_object_get(o, "healthy")) ? "yes" : "NO");
+	printf("connection:  %s\n", jstr(o, "connection_status"));
+	printf("channel:     %s\n", jstr(o, "channel_status"));
+	printf("queue:       %s\n", jstr(o, "queue_status"));
+	printf("dlq:         %s\n", jstr(o, "dlq_status"));
+	if (json_object_object_get(o, "error") != NULL)
+		printf("error:       %s\n", jstr(o, "error"));
+	if (json_object_object_get_ex(o, "details", &d)) {
+		printf("exchange:    %s\n", jstr(d, "exchange"));
+		printf("queue name:  %s\n", jstr(d, "queue"));
+		if (json_object_object_get(d, "workers") != NULL)
+			printf("workers:     %lld consuming of %lld\n",
+			    (long long)jint(d, "workers_consuming"),
+			    (long long)jint(d, "workers"));
+	}
+}
+
+static void
+print_queue(json_object *o)
+{
+	printf("queue:      %s\n", jstr(o, "name"));
+	printf("messages:   %lld\n", (long long)jint(o, "message_count"));
+	printf("consumers:  %lld\n", (long long)jint(o, "consumer_count"));
+	printf("state:      %s\n", jstr(o, "state"));
+	if (json_object_object_get(o, "error") != NULL)
+		printf("error:      %s\n", jstr(o, "error"));
+	if (json_object_object_get(o, "dlq_name") != NULL)
+		printf("dlq:        %s (%lld messages)\n", jstr(o, "dlq_name"),
+		    (long long)jint(o, "dlq_message_count"));
+}
+
+/* Passive declare on the admin channel; -1 with err on failure. */
+static int
+passive(struct ctl *ctl, const char *queue, uint32_t *messages,
+    uint32_t *consumers, char *err, size_t errlen)
+{
+	amqp_queue_declare_ok_t	*ok;
+	char			 what[300];
+
+	ok = amqp_queue_declare(ctl->amqp.conn, CTL_ADMIN_CHANNEL,
+	    amqp_cstring_bytes(queue), 1, 0, 0, 0, amqp_empty_table);
+	if (ok != NULL) {
+		*messages = ok->message_count;
+		*consumers = ok->consumer_count;
+		return 0;
+	}
+	snprintf(what, sizeof(what), "queue.declare (passive) '%s'", queue);
+	evbus_amqp_fail_last(&ctl->amqp, CTL_ADMIN_CHANNEL, what);
+	if (strstr(ctl->amqp.err, "404") != NULL)
+		snprintf(err, errlen, "queue %s does not exist", queue);
+	else
+		snprintf(err, errlen, "%s", ctl->amqp.err);
+	/* The failed declare closed the admin channel: reopen it. */
+	evbus_amqp_channel_open(&ctl->amqp, CTL_ADMIN_CHANNEL);
+	return -1;
+}
+
+int
+ctl_admin_channel(struct ctl *ctl)
+{
+	if (ctl_connect(ctl) == -1)
+		return -1;
+	if (evbus_amqp_channel_open(&ctl->amqp, CTL_ADMIN_CHANNEL) != 0) {
+		ctl_warnx("%s", ctl->amqp.err);
+		return -1;
+	}
+	return 0;
+}
+
+/* queue info straight from the broker (eventsource-py's get_queue_info). */
+static json_object *
+broker_queue(struct ctl *ctl)
+{
+	const struct evbus_config *c = ctl->conf;
+	json_object	*o = json_object_new_object();
+	uint32_t	 m = 0, n = 0, dm = 0, dn = 0;
+	char		 err[600];
+	int		 rc;
+
+	json_object_object_add(o, "name", json_object_new_string(c->queue_name));
+	if (ctl_admin_channel(ctl) == -1) {
+		json_object_object_add(o, "message_count", json_object_new_int(0));
+		json_object_object_add(o, "consumer_count", json_object_new_int(0));
+		json_object_object_add(o, "state", json_object_new_string("error"));
+		json_object_object_add(o, "error",
+		    json_object_new_string("Not connected to RabbitMQ"));
+		return o;
+	}
+	rc = passive(ctl, c->queue_name, &m, &n, err, sizeof(err));
+	json_object_object_add(o, "message_count", json_object_new_int64(m));
+	json_object_object_add(o, "consumer_count", json_object_new_int64(n));
+	json_object_object_add(o, "state", json_object_new_string(rc == -1 ?
+	    "error" : n > 0 ? "running" : "idle"));
+	json_object_object_add(o, "error", rc == -1 ?
+	    json_object_new_string(err) : NULL);
+	if (c->enable_dlq) {
+		json_object_object_add(o, "dlq_name",
+		    json_object_new_string(c->dlq_queue_name));
+		if (passive(ctl, c->dlq_queue_name, &dm, &dn, err,
+		    sizeof(err)) == 0)
+			json_object_object_add(o, "dlq_message_count",
+			    json_object_new_int64(dm));
+	}
+	return o;
+}
+
+/* health_check() from the broker: can we connect, open, see the queues? */
+static json_object *
+broker_health(struct ctl *ctl, int *healthy)
+{
+	const struct evbus_config *c = ctl->conf;
+	json_object	*o = json_object_new_object(), *d;
+	uint32_t	 m = 0, n = 0, dm = 0, dn = 0;
+	char		 err[600], qerr[600] = "", derr[600] = "", all[2000] = "";
+	char		 qs[700], ds[700];
+	int		 conn_ok, qrc = -1, drc = -1;
+
+	conn_ok = ctl_admin_channel(ctl) == 0;
+	if (!conn_ok)
+		snprintf(all, sizeof(all), "Not connected to RabbitMQ: %s",
+		    ctl->amqp.err);
+	else {
+		qrc = passive(ctl, c->queue_name, &m, &n, qerr, sizeof(qerr));
+		if (qrc == -1)
+			snprintf(all, sizeof(all), "Queue check failed: %s",
+			    qerr);
+		if (c->enable_dlq)
+			drc = passive(ctl, c->dlq_queue_name, &dm, &dn, derr,
+			    sizeof(derr));
+	}
+	snprintf(qs, sizeof(qs), "%s%s", !conn_ok ? "not_initialized" :
+	    qrc == 0 ? "accessible" : "error: ", qrc == -1 && conn_ok ?
+	    qerr : "");
+	if (!c->enable_dlq)
+		snprintf(ds, sizeof(ds), "disabled");
+	else if (!conn_ok)
+		snprintf(ds, sizeof(ds), "inaccessible");
+	else
+		snprintf(ds, sizeof(ds), "%s%s", drc == 0 ? "accessible" :
+		    "error: ", drc == 0 ? "" : derr);
+	*healthy = conn_ok && qrc == 0;
+	json_object_object_add(o, "healthy", json_object_new_boolean(*healthy));
+	json_object_object_add(o, "connection_status", json_object_new_string(
+	    conn_ok ? "connected" : "disconnected"));
+	json_object_object_add(o, "channel_status", json_object_new_string(
+	    conn_ok ? "open" : "not_initialized"));
+	json_object_object_add(o, "queue_status", json_object_new_string(qs));
+	json_object_object_add(o, "dlq_status", json_object_new_string(ds));
+	json_object_object_add(o, "error", all[0] ?
+	    json_object_new_string(all) : NULL);
+	d = json_object_new_object();
+	json_object_object_add(d, "exchange",
+	    json_object_new_string(c->exchange_name));
+	json_object_object_add(d, "queue", json_object_new_string(c->queue_name));
+	json_object_object_add(d, "consumer_group",
+	    json_object_new_string(c->consumer_group));
+	json_object_object_add(d, "consuming", json_object_new_boolean(n > 0));
+	json_object_object_add(d, "dlq_enabled",
+	    json_object_new_boolean(c->enable_dlq));
+	if (c->enable_dlq)
+		json_object_object_add(d, "dlq_queue",
+		    json_object_new_string(c->dlq_queue_name));
+	json_object_object_add(d, "consumers", json_object_new_int64(n));
+	json_object_object_add(d, "messages", json_object_new_int64(m));
+	json_object_object_add(d, "source", json_object_new_string("broker"));
+	json_object_object_add(o, "details", d);
+	(void)err;
+	return o;
+}
+
+static int
+opts(int argc, char *argv[], int *direct)
+{
+	static const struct option longopts[] = {
+		{ "socket",	required_argument,	NULL, 's' },
+		{ "broker",	no_argument,		NULL, 'b' },
+		{ "json",	no_argument,		NULL, 'j' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int	 ch;
+
+	while ((ch = getopt_long(argc, argv, "s:bj", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 's': socket_override = optarg; break;
+		case 'b': *direct = 1; break;
+		case 'j': break;
+		default: return -1;
+		}
+	}
+	return optind;
+}
+
+/* status, workers, metrics: only evbusd knows. */
+static int
+simple(struct ctl *ctl, int argc, char *argv[], const char *req)
+{
+	json_object	*o;
+	char		*ans;
+	int		 unreachable, direct = 0, i;
+
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "-j") == 0)
+			ctl->json = 1;
+	if ((i = opts(argc, argv, &direct)) == -1 || i != argc)
+		return CTL_EX_USAGE;
+	if ((ans = ask(ctl, req, &unreachable)) == NULL) {
+		if (unreachable)
+			ctl_warnx("evbusd is not running (no status socket at "
+			    "%s)", socket_override ? socket_override :
+			    ctl->conf->status_socket);
+		return CTL_EX_UNAVAILABLE;
+	}
+	if (strcmp(req, "metrics") == 0) {
+		fputs(ans, stdout);
+		free(ans);
+		return CTL_EX_OK;
+	}
+	if ((o = parse(ans)) == NULL || is_error(o)) {
+		free(ans);
+		json_object_put(o);
+		return CTL_EX_FAIL;
+	}
+	if (ctl->json)
+		print_json(o);
+	else if (strcmp(req, "stats") == 0)
+		print_stats(o);
+	else
+		print_workers(o);
+	json_object_put(o);
+	free(ans);
+	return CTL_EX_OK;
+}
+
+int
+cmd_status(struct ctl *ctl, int argc, char *argv[])
+{
+	return simple(ctl, argc, argv, "stats");
+}
+
+int
+cmd_workers(struct ctl *ctl, int argc, char *argv[])
+{
+	return simple(ctl, argc, argv, "workers");
+}
+
+int
+cmd_metrics(struct ctl *ctl, int argc, char *argv[])
+{
+	return simple(ctl, argc, argv, "metrics");
+}
+
+/* health and queue: evbusd if it answers, else the broker itself. */
+static int
+with_fallback(struct ctl *ctl, int argc, char *argv[], const char *req)
+{
+	json_object	*o = NULL;
+	char		*ans = NULL;
+	int		 unreachable = 1, direct = 0, healthy = 1, i;
+
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "-j") == 0)
+			ctl->json = 1;
+	if ((i = opts(argc, argv, &direct)) == -1 || i != argc)
+		return CTL_EX_USAGE;
+	if (!direct)
+		ans = ask(ctl, req, &unreachable);
+	if (ans != NULL) {
+		if ((o = parse(ans)) == NULL || is_error(o)) {
+			free(ans);
+			json_object_put(o);
+			return CTL_EX_FAIL;
+		}
+		free(ans);
+	} else if (unreachable || direct) {
+		if (strcmp(req, "health") == 0)
+			o = broker_health(ctl, &healthy);
+		else
+			o = broker_queue(ctl);
+	} else
+		return CTL_EX_UNAVAILABLE;
+	if (strcmp(req, "health") == 0)
+		healthy = json_object_get_boolean(
+		    json_object_object_get(o, "healthy"));
+	if (ctl->json)
+		print_json(o);
+	else if (strcmp(req, "health") == 0)
+		print_health(o);
+	else
+		print_queue(o);
+	if (strcmp(req, "queue") == 0 &&
+	    strcmp(jstr(o, "state"), "error") == 0)
+		healthy = 0;
+	json_object_put(o);
+	return healthy ? CTL_EX_OK : CTL_EX_FAIL;
+}
+
+int
+cmd_health(struct ctl *ctl, int argc, char *argv[])
+{
+	return with_fallback(ctl, argc, argv, "health");
+}
+
+int
+cmd_queue(struct ctl *ctl, int argc, char *argv[])
+{
+	return with_fallback(ctl, argc, argv, "queue");
+}
+
+/* scale N, reload, stop: commands that change evbusd. */
+static int
+change(struct ctl *ctl, const char *req)
+{
+	json_object	*o;
+	char		*ans;
+	int		 unreachable;
+
+	if ((ans = ask(ctl, req, &unreachable)) == NULL) {
+		if (unreachable)
+			ctl_warnx("evbusd is not running");
+		return CTL_EX_UNAVAILABLE;
+	}
+	if ((o = parse(ans)) == NULL || is_error(o)) {
+		free(ans);
+		json_object_put(o);
+		return CTL_EX_FAIL;
+	}
+	if (ctl->json)
+		print_json(o);
+	else
+		printf("ok: %s\n", req);
+	json_object_put(o);
+	free(ans);
+	return CTL_EX_OK;
+}
+
+int
+cmd_scale(struct ctl *ctl, int argc, char *argv[])
+{
+	char	 req[64];
+	int	 direct = 0, i;
+
+	if ((i = opts(argc, argv, &direct)) == -1 || i != argc - 1) {
+		ctl_warnx("usage: scale N|+N|-N");
+		return CTL_EX_USAGE;
+	}
+	snprintf(req, sizeof(req), "scale %.32s", argv[i]);
+	return change(ctl, req);
+}
+
+int
+cmd_reload(struct ctl *ctl, int argc, char *argv[])
+{
+	int	 direct = 0;
+
+	if (opts(argc, argv, &direct) != argc)
+		return CTL_EX_USAGE;
+	return change(ctl, "reload");
+}
+
+int
+cmd_stop(struct ctl *ctl, int argc, char *argv[])
+{
+	int	 direct = 0;
+
+	if (opts(argc, argv, &direct) != argc)
+		return CTL_EX_USAGE;
+	return change(ctl, "stop");
+}
