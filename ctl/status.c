@@ -149,6 +149,16 @@ jint(json_object *o, const char *k)
 	return json_object_get_int64(v);
 }
 
+static double
+jdbl(json_object *o, const char *k)
+{
+	json_object	*v;
+
+	if (o == NULL || !json_object_object_get_ex(o, k, &v) || v == NULL)
+		return 0;
+	return json_object_get_double(v);
+}
+
 static void
 print_json(json_object *o)
 {
@@ -210,12 +220,12 @@ print_stats(json_object *o)
 			json_object *x = json_object_iter_peek_value(&it), *l;
 
 			json_object_object_get_ex(x, "latency_ms", &l);
-			printf("%-24s %10lld %8lld %8lld %10s %10s %10s\n",
+			printf("%-24s %10lld %8lld %8lld %10.3f %10.3f %10.3f\n",
 			    json_object_iter_peek_name(&it),
 			    (long long)jint(x, "calls"),
 			    (long long)jint(x, "retry"),
-			    (long long)jint(x, "fail"), jstr(l, "p50"),
-			    jstr(l, "p90"), jstr(l, "p99"));
+			    (long long)jint(x, "fail"), jdbl(l, "p50"),
+			    jdbl(l, "p90"), jdbl(l, "p99"));
 			json_object_iter_next(&it);
 		}
 	}
