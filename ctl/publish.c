@@ -161,9 +161,14 @@ parse_input(struct batch *b, const char *buf, size_t len, const char *name)
 		    "JSON array");
 		return;
 	}
-	/* JSON lines. */
+	/*
+	 * JSON lines.  Restore the full length before rewinding p: the
+	 * leading whitespace skipped above is part of the input again, and
+	 * rewinding first would cut as many bytes off the last line.
+	 */
 	lineno = 1;
-	for (p = buf, len = (size_t)(p - buf) + len, start = 0, i = 0;; i++) {
+	len += (size_t)(p - buf);
+	for (start = 0, i = 0;; i++) {
 		if (i < len && buf[i] != '\n')
 			continue;
 		if (!only_space(buf + start, i - start)) {

@@ -4,7 +4,12 @@
 #   broker.sh start DIR [--owner PID]   start a node whose state lives in DIR and
 #                                       print its AMQP URL; with --owner the node
 #                                       is stopped and DIR removed once PID exits
-#   broker.sh url DIR                   print the AMQP URL of the node in DIR
+#                                       The node also has a TLS listener
+#                                       (amqps, port+1) that requires client
+#                                       certificates, made by a throwaway CA
+#                                       in DIR/tls (see make_tls below)
+#   broker.sh url DIR [--tls]           print the AMQP URL of the node in DIR
+#                                       (--tls: its amqps:// URL)
 #   broker.sh ctl DIR ARGS...           run rabbitmqctl against the node in DIR
 #   broker.sh stop DIR                  stop the node and remove DIR
 #
@@ -71,6 +76,59 @@ do_stop() {
 	rm -rf "$dir"
 }
 
+# Throwaway PKI for the TLS listener: a CA, a server certificate for
+# DNS:localhost (rabbitmq-c 0.11 cannot verify IP SANs), a client
+# certificate, an expired client certificate, and a second, unrelated CA.
+make_tls() {
+	local t=$1/tls
+	mkdir -p "$t"
+	(
+		cd "$t" || exit 1
+		exec >/dev/null 2>&1
+		openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key \
+		    -out ca.pem -days 3 -subj "/CN=evbus-test-ca"
+		openssl req -x509 -newkey rsa:2048 -nodes -keyout other-ca.key \
+		    -out other-ca.pem -days 3 -subj "/CN=evbus-other-ca"
+		openssl req -newkey rsa:2048 -nodes -keyout server.key \
+		    -out server.csr -subj "/CN=localhost"
+		printf 'subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth\n' > server.ext
+		openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key \
+		    -CAcreateserial -out server.pem -days 3 -extfile server.ext
+		openssl req -newkey rsa:2048 -nodes -keyout client.key \
+		    -out client.csr -subj "/CN=evbus-test-client"
+		printf 'extendedKeyUsage=clientAuth\n' > client.ext
+		openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key \
+		    -CAcreateserial -out client.pem -days 3 -extfile client.ext
+		# An expired client certificate, signed by the right CA.
+		mkdir -p ca.db/new
+		: > ca.db/index.txt
+		echo 01 > ca.db/serial
+		cat > ca.cnf <<CNF
+[ca]
+default_ca = test
+[test]
+dir = ca.db
+database = ca.db/index.txt
+new_certs_dir = ca.db/new
+serial = ca.db/serial
+certificate = ca.pem
+private_key = ca.key
+default_md = sha256
+policy = any
+copy_extensions = none
+[any]
+commonName = supplied
+CNF
+		openssl req -newkey rsa:2048 -nodes -keyout expired.key \
+		    -out expired.csr -subj "/CN=evbus-expired-client"
+		openssl ca -batch -config ca.cnf -in expired.csr \
+		    -out expired.pem -startdate 20200101000000Z \
+		    -enddate 20200102000000Z -notext
+		chmod 644 ./*.key
+	)
+	[ -s "$t/server.pem" ] && [ -s "$t/client.pem" ]
+}
+
 do_start() {
 	local dir=$1 owner=$2 port tlsport dist node try
 	[ -x "$RMQ_BIN/rabbitmq-server" ] ||
@@ -99,8 +157,16 @@ AMQP_PORT=$port
 AMQPS_PORT=$tlsport
 ENV
 		echo '[].' > "$dir/enabled_plugins"
+		[ -s "$dir/tls/server.pem" ] || make_tls "$dir" ||
+		    die "cannot make the TLS test certificates (is openssl installed?)"
 		{
 			echo "listeners.tcp.default = 127.0.0.1:$port"
+			echo "listeners.ssl.default = 127.0.0.1:$tlsport"
+			echo "ssl_options.cacertfile = $dir/tls/ca.pem"
+			echo "ssl_options.certfile = $dir/tls/server.pem"
+			echo "ssl_options.keyfile = $dir/tls/server.key"
+			echo "ssl_options.verify = verify_peer"
+			echo "ssl_options.fail_if_no_peer_cert = true"
 			echo "loopback_users = none"
 			echo "log.file.level = info"
 			echo "log.console = false"
@@ -133,7 +199,11 @@ ENV
 
 do_url() {
 	node_env "$1"
-	echo "amqp://guest:guest@127.0.0.1:$RABBITMQ_NODE_PORT/"
+	if [ "${2:-}" = "--tls" ]; then
+		echo "amqps://guest:guest@localhost:$AMQPS_PORT/"
+	else
+		echo "amqp://guest:guest@127.0.0.1:$RABBITMQ_NODE_PORT/"
+	fi
 }
 
 cmd=${1:-}; dir=${2:-}
@@ -155,7 +225,7 @@ _watch)
 	while kill -0 "$1" 2>/dev/null; do sleep 1; done
 	rm -f "$dir/watch.pid"
 	do_stop "$dir" ;;
-url)	do_url "$dir" ;;
+url)	do_url "$dir" "${1:-}" ;;
 ctl)	ctl "$dir" "$@" ;;
 *)	die "unknown command: $cmd" ;;
 esac

@@ -5,8 +5,9 @@
  * and JSON bodies.
  *
  * The plugins come from the build tree ($EVBUS_BUILDDIR, set by make
- * check, else "."): tests/plugins/.libs/NAME.so and handlers/.libs/
- * chaos.so.  Each case builds its own plugin directory under $TMPDIR
+ * check, else "."): tests/plugins/.libs/NAME.so and handlers/.libs/NAME.so
+ * (chaos is built for make check; jsonl and the tutorial handlers by
+ * make all, which make check runs first).  Each case builds its own plugin directory under $TMPDIR
  * (mkdtemp, mode 0755) from symlinks or copies of them, and removes it
  * afterwards, pass or fail.
  */
@@ -39,7 +40,7 @@ static char		 dirs[MAX_DIRS][PATH_MAX];
 static size_t		 ndirs;
 
 /* What the recording plugins reported through publish(), in order. */
-static char		 rec[MAX_REC][128];
+static char		 rec[MAX_REC][1024];
 static size_t		 nrec;
 static struct worker	*rec_worker;
 
@@ -60,11 +61,17 @@ worker_index(const struct worker *w)
 static void
 plugin_src(const char *name, char *buf, size_t len)
 {
-	if (strcmp(name, "chaos") == 0)
-		snprintf(buf, len, "%s/handlers/.libs/chaos.so", builddir);
-	else
-		snprintf(buf, len, "%s/tests/plugins/.libs/%s.so", builddir,
-		    name);
+	static const char *const bundled[] = { "chaos", "jsonl", "inventory",
+	    "fulfillment", "shipping", NULL };
+	size_t	 i;
+
+	for (i = 0; bundled[i] != NULL; i++)
+		if (strcmp(name, bundled[i]) == 0) {
+			snprintf(buf, len, "%s/handlers/.libs/%s.so", builddir,
+			    name);
+			return;
+		}
+	snprintf(buf, len, "%s/tests/plugins/.libs/%s.so", builddir, name);
 }
 
 static int
