@@ -145,24 +145,24 @@ fulfillment_handle(void *state, const struct evbus_event_view *ev,
 	if (strcmp(ev->event_type, "OrderCreated") == 0) {
 		have_amount = f->api->field_float(f->host, ev, "total_amount",
 		    &amount) == 0;
-		f->api->log(f->host, EVBUS_LOG_INFO, "%s %s: pick ticket for "
+		f->api->log(f->host, EVBUS_LOG_INFO, "%s: pick ticket for "
 		    "order %s (aggregate %s, total %s%.2f) opened at %s, "
-		    "waiting for payment", ev->event_type, ev->event_id, order,
+		    "waiting for payment", ev->event_type, order,
 		    ev->aggregate_id, have_amount ? "" : "unknown, ", amount,
 		    f->site);
 	} else if (strcmp(ev->event_type, "PaymentReceived") == 0) {
 		have_amount = f->api->field_float(f->host, ev, "amount",
 		    &amount) == 0;
-		f->api->log(f->host, EVBUS_LOG_INFO, "%s %s: payment %s%.2f "
+		f->api->log(f->host, EVBUS_LOG_INFO, "%s: payment %s%.2f "
 		    "for order %s received: picking and packing at %s",
-		    ev->event_type, ev->event_id, have_amount ? "" :
+		    ev->event_type, have_amount ? "" :
 		    "(unknown) ", amount, order, f->site);
 		if (f->ship_on_payment)
 			return fulfillment_ship(f, ev, order, err);
 	} else
-		f->api->log(f->host, EVBUS_LOG_INFO, "%s %s: pick ticket for "
-		    "order %s cancelled at %s", ev->event_type, ev->event_id,
-		    order, f->site);
+		f->api->log(f->host, EVBUS_LOG_INFO, "%s: pick ticket for "
+		    "order %s cancelled at %s", ev->event_type, order,
+		    f->site);
 	return EVBUS_OK;
 }
 

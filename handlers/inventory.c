@@ -71,15 +71,15 @@ inventory_handle(void *state, const struct evbus_event_view *ev,
 	    &total) == 0;
 
 	if (strcmp(ev->event_type, "OrderCreated") == 0)
-		inv->api->log(inv->host, EVBUS_LOG_INFO, "%s %s: reserving "
+		inv->api->log(inv->host, EVBUS_LOG_INFO, "%s: reserving "
 		    "stock for order %s (aggregate %s v%lld, total %s%.2f) in "
-		    "warehouse %s", ev->event_type, ev->event_id, order,
+		    "warehouse %s", ev->event_type, order,
 		    ev->aggregate_id, (long long)ev->aggregate_version,
 		    have_total ? "" : "unknown, ", total, inv->warehouse);
 	else
-		inv->api->log(inv->host, EVBUS_LOG_INFO, "%s %s: releasing "
+		inv->api->log(inv->host, EVBUS_LOG_INFO, "%s: releasing "
 		    "the stock of order %s (aggregate %s) in warehouse %s",
-		    ev->event_type, ev->event_id, order, ev->aggregate_id,
+		    ev->event_type, order, ev->aggregate_id,
 		    inv->warehouse);
 	return EVBUS_OK;
 }

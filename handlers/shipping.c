@@ -68,15 +68,14 @@ shipping_handle(void *state, const struct evbus_event_view *ev,
 	s->api->header_string(s->host, ev, "aggregate_type", &atype);
 
 	if (strcmp(ev->event_type, "OrderShipped") == 0)
-		s->api->log(s->host, EVBUS_LOG_INFO, "%s %s: booking %s for "
-		    "%s %s (aggregate %s)%s%s", ev->event_type, ev->event_id,
-		    s->carrier, atype, order, ev->aggregate_id,
+		s->api->log(s->host, EVBUS_LOG_INFO, "%s: booking %s for "
+		    "%s %s (aggregate %s)%s%s", ev->event_type, s->carrier, atype, order, ev->aggregate_id,
 		    tracking != NULL ? ", tracking " : "",
 		    tracking != NULL ? tracking : "");
 	else
-		s->api->log(s->host, EVBUS_LOG_INFO, "%s %s: %s %s delivered "
-		    "by %s, closing the shipment", ev->event_type,
-		    ev->event_id, atype, order, s->carrier);
+		s->api->log(s->host, EVBUS_LOG_INFO, "%s: %s %s delivered "
+		    "by %s, closing the shipment", ev->event_type, atype,
+		    order, s->carrier);
 	return EVBUS_OK;
 }
 

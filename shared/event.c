@@ -60,11 +60,15 @@ static const char *const base_keys[F_NFIELDS] = {
 	"metadata",
 };
 
-/* A growing output buffer; oom sticks once an allocation failed. */
+/*
+ * A growing output buffer; oom sticks once an allocation failed.  With a
+ * limit, output past it is dropped (error messages quote a prefix).
+ */
 struct wbuf {
 	char	*p;
 	size_t	 len;
 	size_t	 cap;
+	size_t	 limit;
 	int	 oom;
 };
 
@@ -93,6 +97,11 @@ wb_put(struct wbuf *b, const void *p, size_t n)
 
 	if (b->oom)
 		return;
+	if (b->limit > 0 && b->len + n > b->limit) {
+		if (b->len >= b->limit)
+			return;
+		n = b->limit - b->len;
+	}
 	if (b->cap - b->len <= n) {
 		ncap = b->cap ? b->cap : 256;
 		while (ncap - b->len <= n) {
@@ -175,6 +184,7 @@ wb_string(struct wbuf *b, const char *s, size_t n)
 	wb_put(b, "\"", 1);
 }
 
+/* v as compact JSON; -1 when out of memory or nested too deeply. */
 static int
 wb_value(struct wbuf *b, struct json_object *v, int depth)
 {
@@ -256,7 +266,7 @@ wb_value(struct wbuf *b, struct json_object *v, int depth)
 static const char *
 quote_value(struct json_object *v, char *buf, size_t len)
 {
-	struct wbuf	 b = { NULL, 0, 0, 0 };
+	struct wbuf	 b = { NULL, 0, 0, EVENT_QUOTE_MAX + 1, 0 };
 	size_t		 n;
 
 	if (wb_value(&b, v, 0) == -1 || b.p == NULL) {
@@ -930,7 +940,7 @@ char *
 evbus_event_serialize(const struct evbus_event *ev, size_t *lenp)
 {
 	struct json_object_iterator	 it, end;
-	struct wbuf			 b = { NULL, 0, 0, 0 };
+	struct wbuf			 b = { NULL, 0, 0, 0, 0 };
 	char				 num[64];
 	const char			*name, *s;
 

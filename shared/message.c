@@ -120,7 +120,7 @@ evbus_traceparent_child(const char *parent, char out[EVBUS_TRACEPARENT_LEN + 1])
 		if (!evbus_traceparent_valid(parent))
 			return -1;
 		memcpy(out, parent, EVBUS_TRACEPARENT_LEN + 1);
-		out[0] = '0';
+		
 		out[1] = '0';
 	} else {
 		memcpy(out, "00-", 3);
@@ -290,24 +290,34 @@ evbus_header_int(const amqp_table_t *t, const char *key, int64_t *v)
 	case AMQP_FIELD_KIND_U32:	*v = f->value.u32; return 0;
 	case AMQP_FIELD_KIND_I64:	*v = f->value.i64; return 0;
 	case AMQP_FIELD_KIND_U64:
-	case AMQP_FIELD_KIND_TIMESTAMP:
 		if (f->value.u64 > INT64_MAX)
 			return -1;
 		*v = (int64_t)f->value.u64;
 		return 0;
+	/*
+	 * A timestamp ('T') is a datetime to pamqp, and int(str(datetime))
+	 * raises in Python: it is not an integer (it used to be read as one).
+	 */
 	case AMQP_FIELD_KIND_UTF8:
-	case AMQP_FIELD_KIND_BYTES:
 		/* Python: int(str(value)); digits with optional sign/space. */
 		if (f->value.bytes.len == 0 || f->value.bytes.len >= sizeof(buf))
+			return -1;
+		/* An embedded NUL would hide what follows it from strtoll. */
+		if (memchr(f->value.bytes.bytes, '\0', f->value.bytes.len) != NULL)
 			return -1;
 		memcpy(buf, f->value.bytes.bytes, f->value.bytes.len);
 		buf[f->value.bytes.len] = '\0';
 		errno = 0;
 		ll = strtoll(buf, &end, 10);
-		while (*end == ' ' || *end == '\t')
+		/*
+		 * No digits: strtoll leaves end at buf.  Test that before
+		 * skipping trailing blanks, or " " would read as 0.
+		 */
+		if (errno != 0 || end == buf)
+			return -1;
+		while (isspace((unsigned char)*end))
 			end++;
-		if (errno != 0 || end == buf || *end != '\0' ||
-		    f->kind == AMQP_FIELD_KIND_BYTES)
+		if (*end != '\0')
 			return -1;
 		*v = ll;
 		return 0;

@@ -54,23 +54,51 @@ evbus_seq_end(uint32_t *seq)
 	__atomic_store_n(seq, *seq + 1, __ATOMIC_RELEASE);
 }
 
-void
+/*
+ * Fix: the wait for an odd seq is bounded.  A writer that died (not yet
+ * reaped) or was stopped in mid-update used to freeze the supervisor for
+ * good: no reaping, no watchdog, no status socket.
+ */
+int
 evbus_seq_read(const uint32_t *seq, const void *src, void *dst, size_t len)
 {
 	uint32_t	 a, b;
+	int64_t		 deadline = 0;
 
 	for (;;) {
 		a = __atomic_load_n(seq, __ATOMIC_ACQUIRE);
 		if (a & 1) {
-			sched_yield();	/* the writer is mid-update */
+			/* The writer is mid-update: wait, but not forever. */
+			if (deadline == 0)
+				deadline = evbus_mono_us() + EVBUS_SEQ_WAIT_US;
+			else if (evbus_mono_us() > deadline) {
+				memcpy(dst, src, len);
+				return -1;
+			}
+			sched_yield();
 			continue;
 		}
 		memcpy(dst, src, len);
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		b = __atomic_load_n(seq, __ATOMIC_RELAXED);
 		if (a == b)
-			return;
+			return 0;
 	}
+}
+
+/*
+ * Fix: a writer killed between evbus_seq_begin() and evbus_seq_end() (a
+ * worker killed with SIGKILL, the probe killed by SIGTERM) left seq odd,
+ * and evbus_seq_read() then spun forever in the supervisor.  Only call
+ * this once the writer is known to be dead.
+ */
+void
+evbus_seq_repair(uint32_t *seq)
+{
+	uint32_t	 v = __atomic_load_n(seq, __ATOMIC_ACQUIRE);
+
+	if (v & 1)
+		__atomic_store_n(seq, v + 1, __ATOMIC_RELEASE);
 }
 
 void
@@ -85,10 +113,22 @@ evbus_slot_end(struct evbus_slot *s)
 	evbus_seq_end(&s->seq);
 }
 
-void
+int
 evbus_slot_read(const struct evbus_slot *s, struct evbus_slot *out)
 {
-	evbus_seq_read(&s->seq, s, out, sizeof(*out));
+	return evbus_seq_read(&s->seq, s, out, sizeof(*out));
+}
+
+/*
+ * Is the stored (possibly truncated) id the same as id?  Fix: ids longer
+ * than EVBUS_SB_ID_MAX - 1 were stored truncated but compared whole, so
+ * such a message was never recognised as poison however often it crashed
+ * workers.  Compare what could be stored.
+ */
+static int
+same_id(const char *stored, const char *id)
+{
+	return strncmp(stored, id, EVBUS_SB_ID_MAX - 1) == 0;
 }
 
 uint32_t
@@ -100,7 +140,7 @@ evbus_poison_lookup(const struct evbus_scoreboard *sb, const char *id,
 
 	evbus_seq_read(&sb->poison_seq, sb->poison, p, sizeof(p));
 	for (i = 0; i < EVBUS_SB_POISON; i++)
-		if (p[i].crashes > 0 && strcmp(p[i].id, id) == 0) {
+		if (p[i].crashes > 0 && same_id(p[i].id, id)) {
 			strlcpy(cause, p[i].cause, len);
 			return p[i].crashes;
 		}
@@ -117,7 +157,7 @@ evbus_poison_record(struct evbus_scoreboard *sb, const char *id,
 	evbus_seq_begin(&sb->poison_seq);
 	for (i = 0; i < EVBUS_SB_POISON; i++) {
 		p = &sb->poison[i];
-		if (p->crashes > 0 && strcmp(p->id, id) == 0) {
+		if (p->crashes > 0 && same_id(p->id, id)) {
 			victim = p;
 			goto found;
 		}

@@ -100,14 +100,26 @@ size_t	 evbus_sb_size(unsigned int nslots);
 void	 evbus_slot_begin(struct evbus_slot *);
 void	 evbus_slot_end(struct evbus_slot *);
 
-/* Reader side: a consistent copy of slot into out. */
-void	 evbus_slot_read(const struct evbus_slot *, struct evbus_slot *out);
+/*
+ * Reader side: a consistent copy of slot into out; 0.  -1 when the writer
+ * stayed in the middle of an update for EVBUS_SEQ_WAIT_US (it is stopped
+ * or dead): out is then a copy that may be torn.
+ */
+int	 evbus_slot_read(const struct evbus_slot *, struct evbus_slot *out);
 
 /* The same seqlock for any region guarded by a seq word. */
+#define EVBUS_SEQ_WAIT_US	1000000
 void	 evbus_seq_begin(uint32_t *seq);
 void	 evbus_seq_end(uint32_t *seq);
-void	 evbus_seq_read(const uint32_t *seq, const void *src, void *dst,
+int	 evbus_seq_read(const uint32_t *seq, const void *src, void *dst,
 	    size_t len);
+
+/*
+ * The writer of a region died (and was reaped): end any update it left
+ * open, so that readers do not wait forever for an odd seq to turn even.
+ * The region itself may be half-updated; each field is old or new.
+ */
+void	 evbus_seq_repair(uint32_t *seq);
 
 /*
  * Worker side: how often the message id has crashed workers, and the last

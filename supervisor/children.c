@@ -259,6 +259,12 @@ child_died(struct supervisor *sv, int s, int status)
 	int			 crash, was_retiring = c->state == CHILD_RETIRING;
 	double			 lived = sv_now() - c->started;
 
+	/*
+	 * Fix: a worker killed in the middle of a slot update (kill -9, the
+	 * watchdog) left the seqlock odd and the read below spun forever.
+	 * It is dead and reaped: close its update first.
+	 */
+	evbus_seq_repair(&sv->sb->slots[s].seq);
 	evbus_slot_read(&sv->sb->slots[s], &copy);
 	/* Its counters live on in the totals. */
 	evbus_stats_add(&sv->sb->retired, &copy.stats);
@@ -315,6 +321,8 @@ children_reap(struct supervisor *sv)
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if (pid == sv->probe_pid) {
+			/* Fix: killed mid-update, it would hang every reader. */
+			evbus_seq_repair(&sv->sb->probe_seq);
 			sv->probe_pid = 0;
 			if (!sv->stopping)
 				sv->probe_restart_at = sv_now() + 5;

@@ -420,6 +420,36 @@ test_errors(void)
 	}
 }
 
+/* A long bad value is quoted in part, cut at a character boundary. */
+static void
+test_error_quote_limit(void)
+{
+	struct evbus_event	 ev;
+	char			 in[8192], want[256], err[512], big[6001];
+	int			 rv;
+
+	memset(big, 'a', 100);
+	big[100] = '\0';
+	snprintf(in, sizeof(in), "{" REQ ",\"event_id\":\"%s\"}", big);
+	rv = evbus_event_parse(in, strlen(in), 0, &ev, err, sizeof(err));
+	/* The quote, 63 "a", "...": 64 bytes of JSON text and the mark. */
+	snprintf(want, sizeof(want), "event_id: not a UUID: \"%.63s...",
+	    big);
+	cu_checkf(rv == -1 && strcmp(err, want) == 0, "expected %s, got %s",
+	    want, err);
+
+	/* 2000 two-byte characters: never half of one. */
+	for (rv = 0; rv < 3000; rv++)
+		memcpy(big + 2 * rv, "\xc3\xa9", 2);
+	big[6000] = '\0';
+	snprintf(in, sizeof(in), "{" REQ ",\"aggregate_type\":\"%s\"}", big);
+	rv = evbus_event_parse(in, strlen(in), 0, &ev, err, sizeof(err));
+	snprintf(want, sizeof(want), "aggregate_type: must match "
+	    "^[A-Za-z0-9_.-]+$, got \"%.62s...", big);
+	cu_checkf(rv == -1 && strcmp(err, want) == 0, "expected %s, got %s",
+	    want, err);
+}
+
 /* Values that are accepted, and how they come out. */
 static void
 test_accepted_values(void)
@@ -1219,6 +1249,7 @@ static const struct cu_test example_tests[] = {
 
 static const struct cu_test validation_tests[] = {
 	{ "every error names its field", test_errors },
+	{ "long bad values quoted in part", test_error_quote_limit },
 	{ "accepted values and their normal form", test_accepted_values },
 	{ "invalid JSON with offset and reason", test_invalid_json },
 	{ "invalid UTF-8 refused", test_invalid_utf8 },

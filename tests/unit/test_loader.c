@@ -14,15 +14,18 @@
 #include "config.h"
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libconfig.h>
@@ -1119,33 +1122,54 @@ test_host_fields(void)
 	cu_checkf(rc == 1, "field without body: expected 1, got %d", rc);
 }
 
+/* Send stderr to a temporary file until capture_stderr_end(). */
+static FILE	*cap_file;
+static int	 cap_saved = -1;
+
+static void
+capture_stderr_begin(void)
+{
+	fflush(stderr);
+	if ((cap_file = tmpfile()) == NULL ||
+	    (cap_saved = dup(2)) == -1) {
+		cu_failf("capture: %s", strerror(errno));
+		if (cap_file != NULL)
+			fclose(cap_file);
+		cap_file = NULL;
+		return;
+	}
+	dup2(fileno(cap_file), 2);
+}
+
+/* Restore stderr; return what was written meanwhile. */
+static char *
+capture_stderr_end(void)
+{
+	static char	 buf[8192];
+	size_t		 n;
+
+	buf[0] = '\0';
+	if (cap_file == NULL)
+		return buf;
+	fflush(stderr);
+	dup2(cap_saved, 2);
+	close(cap_saved);
+	cap_saved = -1;
+	rewind(cap_file);
+	n = fread(buf, 1, sizeof(buf) - 1, cap_file);
+	buf[n] = '\0';
+	fclose(cap_file);
+	cap_file = NULL;
+	return buf;
+}
+
 /* Run fn with stderr going to a file; return what it wrote. */
 static char *
 capture_stderr(void (*fn)(void *), void *arg)
 {
-	static char	 buf[4096];
-	FILE		*tmp;
-	size_t		 n;
-	int		 saved;
-
-	buf[0] = '\0';
-	fflush(stderr);
-	if ((tmp = tmpfile()) == NULL || (saved = dup(2)) == -1) {
-		cu_failf("capture: %s", strerror(errno));
-		if (tmp != NULL)
-			fclose(tmp);
-		return buf;
-	}
-	dup2(fileno(tmp), 2);
+	capture_stderr_begin();
 	fn(arg);
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
-	rewind(tmp);
-	n = fread(buf, 1, sizeof(buf) - 1, tmp);
-	buf[n] = '\0';
-	fclose(tmp);
-	return buf;
+	return capture_stderr_end();
 }
 
 static void
@@ -1251,6 +1275,703 @@ test_host_publish_identity(void)
 	    api->consumer_name(&p.host));
 }
 
+/*
+ * Bundled handlers: chaos, jsonl and the tutorial's order flow, loaded
+ * and driven through the real loader and host API.
+ */
+
+#define TEST_EVENT_ID	"3f2a9c1e-8b4d-4e6f-9a0b-1c2d3e4f5a6b"
+#define TEST_AGG_ID	"7d9e1f20-3a4b-4c5d-8e6f-708192a3b4c5"
+
+/* A delivery of type with body (an object), as the worker builds one. */
+static int
+event_make(struct delivery *d, const char *type, const char *body,
+    int64_t retry_count)
+{
+	memset(d, 0, sizeof(*d));
+	if ((d->body = json_tokener_parse(body)) == NULL) {
+		cu_failf("test body does not parse: %s", body);
+		return -1;
+	}
+	d->view.event_id = TEST_EVENT_ID;
+	d->view.event_type = type;
+	d->view.event_version = 1;
+	d->view.aggregate_id = TEST_AGG_ID;
+	d->view.aggregate_type = "Order";
+	d->view.aggregate_version = 3;
+	d->view.body = body;
+	d->view.body_len = strlen(body);
+	d->view.retry_count = retry_count;
+	d->view.host_private = d;
+	return 0;
+}
+
+static void
+event_free(struct delivery *d)
+{
+	json_object_put(d->body);
+	d->body = NULL;
+}
+
+/* Load names (NULL-terminated) from a fresh dir and init them with conf. */
+static int
+load_init(struct plugins *ps, const char *const *names, const char *conf,
+    struct evbus_config **cp, char *err, size_t errlen)
+{
+	struct evbus_conf_errors errs = { NULL, 0 };
+	const char	*dir;
+	size_t		 i;
+
+	*cp = evbus_config_load_string(conf, "test-handlers", &errs);
+	for (i = 0; i < errs.n; i++)
+		cu_failf("config: %s", errs.msgs[i]);
+	evbus_conf_errors_clear(&errs);
+	if (*cp == NULL)
+		return -1;
+	dir = make_dir();
+	for (; *names != NULL; names++)
+		link_plugin(dir, *names, NULL);
+	if (loader_load_dir(dir, ps, err, errlen) == -1)
+		return -1;
+	return loader_init_all(ps, *cp, NULL, err, errlen);
+}
+
+/* Run every plugin that wants d's type; the last result, err filled. */
+static enum evbus_result
+dispatch_one(struct plugins *ps, struct delivery *d, struct evbus_error *e)
+{
+	struct plugin		*list[EVBUS_MAX_PLUGINS];
+	enum evbus_result	 r = EVBUS_OK;
+	size_t			 i, n;
+
+	n = loader_dispatch_list(ps, d->view.event_type, list,
+	    EVBUS_MAX_PLUGINS);
+	host_set_current(d);
+	for (i = 0; i < n; i++) {
+		memset(e, 0, sizeof(*e));
+		r = list[i]->h->handle(list[i]->state, &d->view, e);
+	}
+	host_set_current(NULL);
+	return r;
+}
+
+/*
+ * Count the lines of a file, each of which must be a JSON object ending in
+ * a newline (*bad counts the others); the first n parsed go to objs.
+ */
+static size_t
+read_lines(const char *path, json_object **objs, size_t n, int *bad)
+{
+	json_object	*o;
+	FILE	*fp;
+	char	*line = NULL;
+	size_t	 cap = 0, k = 0;
+	ssize_t	 len;
+
+	*bad = 0;
+	if ((fp = fopen(path, "r")) == NULL)
+		return 0;
+	while ((len = getline(&line, &cap, fp)) != -1) {
+		if (len == 0 || line[len - 1] != '\n')
+			(*bad)++;
+		o = json_tokener_parse(line);
+		if (o == NULL || !json_object_is_type(o, json_type_object))
+			(*bad)++;
+		if (k < n)
+			objs[k] = o;
+		else
+			json_object_put(o);
+		k++;
+	}
+	free(line);
+	fclose(fp);
+	return k;
+}
+
+static const char *
+jstr(json_object *o, const char *key)
+{
+	json_object	*v;
+
+	if (o == NULL || !json_object_object_get_ex(o, key, &v) || v == NULL)
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static void
+test_chaos_controls(void)
+{
+	static const struct {
+		const char		*body;
+		int64_t			 retry_count;
+		enum evbus_result	 res;
+		const char		*type;
+		const char		*reason;
+		const char		*outcome;
+	} cases[] = {
+		{ "{}", 0, EVBUS_OK, "", "", "ok" },
+		{ "{\"chaos\":\"ok\"}", 0, EVBUS_OK, "", "", "ok" },
+		{ "{\"chaos\":\"fail\"}", 0, EVBUS_FAIL, "ChaosError",
+		    "chaos: asked to fail", "fail" },
+		{ "{\"chaos\":\"retry\"}", 5, EVBUS_RETRY, "ChaosRetry",
+		    "chaos: asked to retry", "retry" },
+		{ "{\"chaos\":\"retry_once\"}", 0, EVBUS_RETRY, "ChaosRetry",
+		    "chaos: asked to retry once", "retry" },
+		{ "{\"chaos\":\"retry_once\"}", 1, EVBUS_OK, "", "", "ok" },
+		{ "{\"fail_until\":2}", 0, EVBUS_RETRY, "ChaosRetry",
+		    "fail until retry 2 (retry_count is 0)", "retry" },
+		{ "{\"fail_until\":2}", 1, EVBUS_RETRY, "ChaosRetry",
+		    "(retry_count is 1)", "retry" },
+		{ "{\"fail_until\":2}", 2, EVBUS_OK, "", "", "ok" },
+		{ "{\"fail_until\":\"1\"}", 0, EVBUS_RETRY, "ChaosRetry", "",
+		    "retry" },
+		{ "{\"chaos\":\"fail\",\"fail_until\":1}", 0, EVBUS_RETRY,
+		    "ChaosRetry", "", "retry" },
+		{ "{\"chaos\":\"fail\",\"fail_until\":1}", 1, EVBUS_FAIL,
+		    "ChaosError", "chaos: asked to fail", "fail" },
+		{ "{\"sleep_ms\":30}", 0, EVBUS_OK, "", "", "ok" },
+		{ "{\"chaos\":\"explode\"}", 0, EVBUS_FAIL, "ChaosError",
+		    "chaos: unknown mode \"explode\"", "fail" },
+		{ "{\"chaos\":5}", 0, EVBUS_FAIL, "ChaosError",
+		    "field \"chaos\" is not a string", "fail" },
+		{ "{\"fail_until\":\"x\"}", 0, EVBUS_FAIL, "ChaosError",
+		    "must be integers", "fail" },
+	};
+	enum { NCASES = sizeof(cases) / sizeof(cases[0]) };
+	struct plugins		*ps;
+	struct evbus_config	*c = NULL;
+	struct delivery		 d;
+	struct evbus_error	 e;
+	struct timespec		 t0, t1;
+	json_object		*lines[NCASES + 1];
+	const char		*dir;
+	char			 conf[PATH_MAX + 64], rpath[PATH_MAX];
+	char			 err[1024] = "";
+	enum evbus_result	 r;
+	size_t			 i, n;
+	double			 ms;
+	int			 bad;
+	static const char *const names[] = { "chaos", NULL };
+
+	ps = calloc(1, sizeof(*ps));
+	dir = make_dir();
+	snprintf(rpath, sizeof(rpath), "%s/attempts.jsonl", dir);
+	snprintf(conf, sizeof(conf), "handlers = { chaos = { path = \"%s\"; "
+	    "}; };", rpath);
+	if (load_init(ps, names, conf, &c, err, sizeof(err)) == -1) {
+		cu_failf("chaos: load/init: %s", err);
+		goto out;
+	}
+	for (i = 0; i < NCASES; i++) {
+		if (event_make(&d, "AnyEvent", cases[i].body,
+		    cases[i].retry_count) == -1)
+			continue;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		r = dispatch_one(ps, &d, &e);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		cu_checkf(r == cases[i].res, "chaos %s retry %lld: expected "
+		    "result %d, got %d (%s: %s)", cases[i].body,
+		    (long long)cases[i].retry_count, cases[i].res, r, e.type,
+		    e.reason);
+		if (r != EVBUS_OK) {
+			cu_checkf(strcmp(e.type, cases[i].type) == 0,
+			    "chaos %s: expected error type %s, got %s",
+			    cases[i].body, cases[i].type, e.type);
+			cu_checkf(strstr(e.reason, cases[i].reason) != NULL,
+			    "chaos %s: expected reason with \"%s\", got "
+			    "\"%s\"", cases[i].body, cases[i].reason,
+			    e.reason);
+		}
+		ms = (t1.tv_sec - t0.tv_sec) * 1e3 +
+		    (t1.tv_nsec - t0.tv_nsec) / 1e6;
+		if (strstr(cases[i].body, "sleep_ms") != NULL)
+			cu_checkf(ms >= 30, "chaos sleep_ms 30: returned "
+			    "after %.1f ms", ms);
+		event_free(&d);
+	}
+
+	/* One record line per attempt, with the outcome and the event. */
+	n = read_lines(rpath, lines, NCASES + 1, &bad);
+	cu_checkf(n == NCASES && bad == 0, "chaos record: expected %d good "
+	    "lines, got %zu (%d bad)", (int)NCASES, n, bad);
+	for (i = 0; i < n && i < NCASES; i++) {
+		if (lines[i] == NULL)
+			continue;
+		cu_checkf(jstr(lines[i], "outcome") != NULL &&
+		    strcmp(jstr(lines[i], "outcome"), cases[i].outcome) == 0,
+		    "chaos record %zu (%s): expected outcome %s, got %s", i,
+		    cases[i].body, cases[i].outcome,
+		    jstr(lines[i], "outcome") ? jstr(lines[i], "outcome") :
+		    "(none)");
+		cu_checkf(jstr(lines[i], "event_id") != NULL &&
+		    strcmp(jstr(lines[i], "event_id"), TEST_EVENT_ID) == 0 &&
+		    strcmp(jstr(lines[i], "consumer"), "test-consumer-2") == 0,
+		    "chaos record %zu: wrong event_id or consumer", i);
+		json_object_put(lines[i]);
+	}
+out:
+	loader_unload_all(ps);
+	evbus_config_free(c);
+	free(ps);
+	rm_dirs();
+}
+
+/* Config keys override the body's controls for every event. */
+static void
+test_chaos_config(void)
+{
+	static const char *const names[] = { "chaos", NULL };
+	static const char *const bad_subs[] = {
+	    "plugin chaos.so (chaos): init failed", NULL };
+	struct plugins		*ps;
+	struct evbus_config	*c = NULL;
+	struct delivery		 d;
+	struct evbus_error	 e;
+	char			 err[1024] = "";
+	enum evbus_result	 r;
+
+	ps = calloc(1, sizeof(*ps));
+	if (load_init(ps, names, "handlers = { chaos = { mode = \"fail\"; }; "
+	    "};", &c, err, sizeof(err)) == -1)
+		cu_failf("chaos mode=fail: load/init: %s", err);
+	else if (event_make(&d, "AnyEvent", "{\"chaos\":\"ok\"}", 0) == 0) {
+		r = dispatch_one(ps, &d, &e);
+		cu_checkf(r == EVBUS_FAIL && strcmp(e.reason,
+		    "chaos: asked to fail") == 0, "chaos mode=fail: expected "
+		    "EVBUS_FAIL over the body's \"ok\", got %d (%s)", r,
+		    e.reason);
+		event_free(&d);
+	}
+	loader_unload_all(ps);
+	evbus_config_free(c);
+	c = NULL;
+	rm_dirs();
+
+	if (load_init(ps, names, "handlers = { chaos = { fail_until = 1; "
+	    "}; };", &c, err, sizeof(err)) == -1)
+		cu_failf("chaos fail_until=1: load/init: %s", err);
+	else if (event_make(&d, "AnyEvent", "{\"fail_until\":9}", 1) == 0) {
+		r = dispatch_one(ps, &d, &e);
+		cu_checkf(r == EVBUS_OK, "chaos fail_until=1 at retry 1: "
+		    "expected EVBUS_OK over the body's 9, got %d", r);
+		event_free(&d);
+	}
+	loader_unload_all(ps);
+	evbus_config_free(c);
+	c = NULL;
+	rm_dirs();
+
+	err[0] = '\0';
+	cu_checkf(load_init(ps, names, "handlers = { chaos = { mode = "
+	    "\"explode\"; }; };", &c, err, sizeof(err)) == -1,
+	    "chaos mode=explode: expected init to fail");
+	check_err("chaos mode=explode", err, bad_subs);
+	cu_checkf(ps->n == 0, "chaos mode=explode: plugins left loaded");
+	evbus_config_free(c);
+	free(ps);
+	rm_dirs();
+}
+
+/*
+ * The destructive modes, each in a child process: the child dies the way
+ * the mode says, after its attempt was recorded.
+ */
+static void
+test_chaos_crashes(void)
+{
+	static const struct {
+		const char	*mode;
+		int		 sig;		/* expected signal, or 0 */
+		int		 status;	/* expected exit status */
+		int		 hangs;
+	} cases[] = {
+		{ "segv", SIGSEGV, 0, 0 },
+		{ "abort", SIGABRT, 0, 0 },
+		{ "exit", 0, 3, 0 },
+		{ "hang", 0, 0, 1 },
+	};
+	static const char *const names[] = { "chaos", NULL };
+	struct plugins		*ps;
+	struct evbus_config	*c = NULL;
+	struct delivery		 d;
+	struct evbus_error	 e;
+	json_object		*lines[8];
+	const char		*dir;
+	char			 conf[PATH_MAX + 64], rpath[PATH_MAX];
+	char			 body[64], err[1024] = "";
+	size_t			 i, n;
+	pid_t			 pid;
+	int			 st, bad, waited, limit;
+
+	ps = calloc(1, sizeof(*ps));
+	dir = make_dir();
+	snprintf(rpath, sizeof(rpath), "%s/attempts.jsonl", dir);
+	snprintf(conf, sizeof(conf), "handlers = { chaos = { path = \"%s\"; "
+	    "}; };", rpath);
+	if (load_init(ps, names, conf, &c, err, sizeof(err)) == -1) {
+		cu_failf("chaos: load/init: %s", err);
+		goto out;
+	}
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(body, sizeof(body), "{\"chaos\":\"%s\"}",
+		    cases[i].mode);
+		fflush(NULL);
+		if ((pid = fork()) == -1) {
+			cu_failf("fork: %s", strerror(errno));
+			break;
+		}
+		if (pid == 0) {
+			/* Let a sanitizer's SEGV handler step aside. */
+			signal(SIGSEGV, SIG_DFL);
+			if (event_make(&d, "AnyEvent", body, 0) == 0)
+				dispatch_one(ps, &d, &e);
+			_exit(100);
+		}
+		limit = cases[i].hangs ? 50 : 300;
+		for (waited = 0; waited < limit; waited++) {
+			if (waitpid(pid, &st, WNOHANG) == pid)
+				break;
+			usleep(10000);
+		}
+		if (cases[i].hangs) {
+			cu_checkf(waited == limit, "chaos hang: the child "
+			    "returned (status 0x%x)", st);
+			if (waited == limit) {
+				kill(pid, SIGKILL);
+				waitpid(pid, &st, 0);
+			}
+			continue;
+		}
+		if (waited == limit) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			cu_failf("chaos %s: the child did not die in 3 s",
+			    cases[i].mode);
+			continue;
+		}
+		if (cases[i].sig != 0)
+			cu_checkf(WIFSIGNALED(st) &&
+			    WTERMSIG(st) == cases[i].sig, "chaos %s: expected "
+			    "death by signal %d, got status 0x%x",
+			    cases[i].mode, cases[i].sig, st);
+		else
+			cu_checkf(WIFEXITED(st) &&
+			    WEXITSTATUS(st) == cases[i].status, "chaos %s: "
+			    "expected exit %d, got status 0x%x", cases[i].mode,
+			    cases[i].status, st);
+	}
+	/* Every attempt was recorded before the child died. */
+	n = read_lines(rpath, lines, 8, &bad);
+	cu_checkf(n == 4 && bad == 0, "chaos crash records: expected 4 good "
+	    "lines, got %zu (%d bad)", n, bad);
+	for (i = 0; i < n && i < 4; i++) {
+		if (lines[i] == NULL)
+			continue;
+		cu_checkf(jstr(lines[i], "outcome") != NULL &&
+		    strcmp(jstr(lines[i], "outcome"), cases[i].mode) == 0,
+		    "chaos crash record %zu: expected outcome %s", i,
+		    cases[i].mode);
+		json_object_put(lines[i]);
+	}
+out:
+	loader_unload_all(ps);
+	evbus_config_free(c);
+	free(ps);
+	rm_dirs();
+}
+
+static void
+test_jsonl(void)
+{
+	static const char *const names[] = { "jsonl", NULL };
+	static const char *const nopath_subs[] = {
+	    "plugin jsonl.so (jsonl): init failed", NULL };
+	static const char body[] = "{\n  \"order_number\": \"ORD-\\\"1\\\"\",\n"
+	    "  \"total_amount\": 99.5\n}";
+	struct plugins		*ps;
+	struct evbus_config	*c = NULL;
+	struct delivery		 d;
+	struct evbus_error	 e;
+	json_object		*lines[4], *b, *v;
+	const char		*dir;
+	char			 conf[PATH_MAX + 64], path[PATH_MAX];
+	char			 err[1024] = "";
+	enum evbus_result	 r;
+	size_t			 n;
+	int			 bad;
+
+	ps = calloc(1, sizeof(*ps));
+
+	/* path is required. */
+	err[0] = '\0';
+	cu_checkf(load_init(ps, names, "handlers = { jsonl = { fsync = true; "
+	    "}; };", &c, err, sizeof(err)) == -1,
+	    "jsonl without path: expected init to fail");
+	check_err("jsonl without path", err, nopath_subs);
+	evbus_config_free(c);
+	c = NULL;
+	rm_dirs();
+
+	dir = make_dir();
+	snprintf(path, sizeof(path), "%s/events.jsonl", dir);
+	snprintf(conf, sizeof(conf), "handlers = { jsonl = { path = \"%s\"; "
+	    "fsync = true; }; };", path);
+	if (load_init(ps, names, conf, &c, err, sizeof(err)) == -1) {
+		cu_failf("jsonl: load/init: %s", err);
+		goto out;
+	}
+	if (event_make(&d, "Odd\"Type\\", body, 2) == 0) {
+		d.view.redelivered = true;
+		d.view.traceparent =
+		    "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+		r = dispatch_one(ps, &d, &e);
+		cu_checkf(r == EVBUS_OK, "jsonl: expected EVBUS_OK, got %d "
+		    "(%s: %s)", r, e.type, e.reason);
+		d.view.traceparent = NULL;
+		d.view.redelivered = false;
+		d.view.body = NULL;
+		d.view.body_len = 0;
+		r = dispatch_one(ps, &d, &e);
+		event_free(&d);
+	}
+	n = read_lines(path, lines, 4, &bad);
+	cu_checkf(n == 2 && bad == 0, "jsonl: expected 2 good lines, got %zu "
+	    "(%d bad)", n, bad);
+	if (n == 2 && bad == 0) {
+		cu_checkf(json_object_object_get_ex(lines[0], "worker", &v) &&
+		    json_object_get_int(v) == 2, "jsonl: worker is not 2");
+		cu_checkf(strcmp(jstr(lines[0], "consumer"),
+		    "test-consumer-2") == 0 && strcmp(jstr(lines[0],
+		    "event_id"), TEST_EVENT_ID) == 0 && strcmp(jstr(lines[0],
+		    "event_type"), "Odd\"Type\\") == 0,
+		    "jsonl: consumer, event_id or escaped event_type wrong: "
+		    "%s", json_object_to_json_string(lines[0]));
+		cu_checkf(json_object_object_get_ex(lines[0], "retry_count",
+		    &v) && json_object_get_int(v) == 2 &&
+		    json_object_object_get_ex(lines[0], "redelivered", &v) &&
+		    json_object_get_boolean(v), "jsonl: retry_count or "
+		    "redelivered wrong");
+		cu_checkf(jstr(lines[0], "traceparent") != NULL &&
+		    strncmp(jstr(lines[0], "traceparent"), "00-4bf92f", 9) ==
+		    0 && jstr(lines[1], "traceparent") == NULL,
+		    "jsonl: traceparent should be a string, then null");
+		cu_checkf(json_object_object_get_ex(lines[0], "body", &b) &&
+		    json_object_is_type(b, json_type_object) &&
+		    strcmp(jstr(b, "order_number"), "ORD-\"1\"") == 0,
+		    "jsonl: body not embedded as the original object: %s",
+		    json_object_to_json_string(lines[0]));
+		cu_checkf(json_object_object_get_ex(lines[1], "body", &b) &&
+		    b == NULL, "jsonl: an empty body should be null");
+	}
+	for (; n > 0; n--)
+		if (n <= 4)
+			json_object_put(lines[n - 1]);
+	loader_unload_all(ps);
+	evbus_config_free(c);
+	c = NULL;
+
+	/* A failing write asks for a retry with IOError. */
+	if (access("/dev/full", W_OK) == 0) {
+		if (load_init(ps, names, "handlers = { jsonl = { path = "
+		    "\"/dev/full\"; }; };", &c, err, sizeof(err)) == -1)
+			cu_failf("jsonl /dev/full: load/init: %s", err);
+		else if (event_make(&d, "X", "{}", 0) == 0) {
+			r = dispatch_one(ps, &d, &e);
+			cu_checkf(r == EVBUS_RETRY && strcmp(e.type,
+			    "IOError") == 0 && strstr(e.reason,
+			    "/dev/full") != NULL, "jsonl /dev/full: expected "
+			    "EVBUS_RETRY IOError, got %d %s: %s", r, e.type,
+			    e.reason);
+			event_free(&d);
+		}
+		loader_unload_all(ps);
+		evbus_config_free(c);
+	}
+out:
+	loader_unload_all(ps);
+	free(ps);
+	rm_dirs();
+}
+
+/* Workers appending at once never interleave their lines. */
+static void
+test_jsonl_concurrent(void)
+{
+	enum { NPROC = 4, NLINES = 250, PAD = 6000 };
+	static const char *const names[] = { "jsonl", NULL };
+	struct plugins		*ps;
+	struct evbus_config	*c = NULL;
+	struct delivery		 d;
+	struct evbus_error	 e;
+	const char		*dir;
+	char			 conf[PATH_MAX + 64], path[PATH_MAX];
+	char			 err[1024] = "", *body;
+	pid_t			 pids[NPROC];
+	size_t			 n;
+	int			 i, k, st, bad, failed = 0;
+
+	ps = calloc(1, sizeof(*ps));
+	dir = make_dir();
+	snprintf(path, sizeof(path), "%s/events.jsonl", dir);
+	snprintf(conf, sizeof(conf), "handlers = { jsonl = { path = \"%s\"; "
+	    "}; };", path);
+	if (load_init(ps, names, conf, &c, err, sizeof(err)) == -1) {
+		cu_failf("jsonl: load/init: %s", err);
+		goto out;
+	}
+	fflush(NULL);
+	for (i = 0; i < NPROC; i++) {
+		if ((pids[i] = fork()) == -1) {
+			cu_failf("fork: %s", strerror(errno));
+			break;
+		}
+		if (pids[i] != 0)
+			continue;
+		/* A big line, several pages, so a torn write would show. */
+		if ((body = malloc(PAD + 64)) == NULL)
+			_exit(1);
+		k = snprintf(body, 64, "{\"worker\":%d,\"pad\":\"", i);
+		memset(body + k, 'a' + i, PAD);
+		snprintf(body + k + PAD, 64, "\"}");
+		for (k = 0; k < NLINES; k++) {
+			if (event_make(&d, "Load", body, 0) == -1 ||
+			    dispatch_one(ps, &d, &e) != EVBUS_OK)
+				_exit(1);
+			event_free(&d);
+		}
+		_exit(0);
+	}
+	for (k = 0; k < i; k++) {
+		waitpid(pids[k], &st, 0);
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			failed++;
+	}
+	cu_checkf(failed == 0, "jsonl concurrent: %d writers failed", failed);
+	n = read_lines(path, NULL, 0, &bad);
+	cu_checkf(n == NPROC * NLINES && bad == 0, "jsonl concurrent: "
+	    "expected %d whole lines, got %zu (%d incomplete)",
+	    NPROC * NLINES, n, bad);
+out:
+	loader_unload_all(ps);
+	evbus_config_free(c);
+	free(ps);
+	rm_dirs();
+}
+
+static struct plugins	*flow_ps;
+
+static void
+flow_run(void *arg)
+{
+	struct delivery		*d = arg;
+	struct evbus_error	 e;
+
+	cu_checkf(dispatch_one(flow_ps, d, &e) == EVBUS_OK, "order flow %s: "
+	    "expected EVBUS_OK, got %s: %s", d->view.event_type, e.type,
+	    e.reason);
+}
+
+/*
+ * The tutorial's handlers: subscriptions, config, logging, publishing.
+ * Dispatch follows file names: fulfillment.so, inventory.so, shipping.so.
+ */
+static void
+test_order_flow(void)
+{
+	static const char *const names[] = { "inventory", "fulfillment",
+	    "shipping", NULL };
+	static const struct {
+		const char	*type;
+		const char	*want[3];
+		const char	*log;
+	} cases[] = {
+		{ "OrderCreated", { "fulfillment", "inventory", NULL },
+		    "reserving stock for order ORD-001" },
+		{ "PaymentReceived", { "fulfillment", NULL },
+		    "payment 99.50 for order ORD-001" },
+		{ "OrderCancelled", { "fulfillment", "inventory", NULL },
+		    "releasing the stock of order ORD-001" },
+		{ "OrderShipped", { "shipping", NULL },
+		    "booking dhl for Order ORD-001" },
+		{ "OrderDelivered", { "shipping", NULL },
+		    "delivered by dhl" },
+		{ "Unrelated", { NULL }, NULL },
+	};
+	struct plugins		*ps;
+	struct plugin		*list[EVBUS_MAX_PLUGINS];
+	struct evbus_config	*c = NULL;
+	struct delivery		 d;
+	amqp_table_entry_t	 he;
+	amqp_table_t		 ht;
+	json_object		*pub;
+	char			 err[1024] = "", *out;
+	size_t			 i, j, n;
+
+	ps = calloc(1, sizeof(*ps));
+	rec_reset();
+	worker_publish_hook = record_hook;
+	capture_stderr_begin();
+	if (load_init(ps, names, "handlers = {\n"
+	    "	inventory = { warehouse = \"north\"; };\n"
+	    "	fulfillment = { ship_on_payment = true; site = \"dc-7\"; };\n"
+	    "	shipping = { carrier = \"dhl\"; };\n"
+	    "};\n", &c, err, sizeof(err)) == -1) {
+		capture_stderr_end();
+		cu_failf("order flow: load/init: %s", err);
+		goto out;
+	}
+	out = capture_stderr_end();
+	cu_checkf(strstr(out, "keeping stock in warehouse north") != NULL &&
+	    strstr(out, "fulfilling orders at dc-7, shipping on payment") !=
+	    NULL && strstr(out, "booking parcels with dhl") != NULL,
+	    "order flow: config not read, init logged \"%s\"", out);
+
+	hdr(&he, "aggregate_type", AMQP_FIELD_KIND_UTF8);
+	he.value.value.bytes = amqp_cstring_bytes("Order");
+	ht.num_entries = 1;
+	ht.entries = &he;
+	flow_ps = ps;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		n = loader_dispatch_list(ps, cases[i].type, list,
+		    EVBUS_MAX_PLUGINS);
+		for (j = 0; cases[i].want[j] != NULL; j++)
+			cu_checkf(j < n && strcmp(list[j]->h->name,
+			    cases[i].want[j]) == 0, "order flow %s: expected "
+			    "%s at %zu", cases[i].type, cases[i].want[j], j);
+		cu_checkf(n == j, "order flow %s: expected %zu handlers, got "
+		    "%zu", cases[i].type, j, n);
+		if (event_make(&d, cases[i].type, "{\"order_number\":"
+		    "\"ORD-001\",\"total_amount\":99.5,\"amount\":\"99.50\"}",
+		    0) == -1)
+			continue;
+		d.headers = &ht;
+		out = capture_stderr(flow_run, &d);
+		if (cases[i].log != NULL)
+			cu_checkf(strstr(out, cases[i].log) != NULL,
+			    "order flow %s: expected \"%s\" in the log, got "
+			    "\"%s\"", cases[i].type, cases[i].log, out);
+		event_free(&d);
+	}
+
+	/* PaymentReceived published exactly one OrderShipped. */
+	cu_checkf(nrec == 1, "order flow: expected 1 publish, got %zu", nrec);
+	if (nrec == 1) {
+		pub = json_tokener_parse(rec[0]);
+		cu_checkf(pub != NULL && strcmp(jstr(pub, "event_type"),
+		    "OrderShipped") == 0 && strcmp(jstr(pub, "aggregate_id"),
+		    TEST_AGG_ID) == 0 && strcmp(jstr(pub, "order_number"),
+		    "ORD-001") == 0 && strcmp(jstr(pub, "aggregate_version"),
+		    "4") == 0, "order flow: published %s", rec[0]);
+		json_object_put(pub);
+	}
+out:
+	worker_publish_hook = NULL;
+	loader_unload_all(ps);
+	evbus_config_free(c);
+	free(ps);
+	rm_dirs();
+}
+
 static const struct cu_test loader_tests[] = {
 	{ "good set loads, dispatch order", test_good_set },
 	{ "NULL and \"*\" wildcards in load order", test_wildcard_order },
@@ -1272,9 +1993,20 @@ static const struct cu_test host_tests[] = {
 	{ NULL, NULL }
 };
 
+static const struct cu_test handler_tests[] = {
+	{ "chaos controls from the body", test_chaos_controls },
+	{ "chaos controls from the config", test_chaos_config },
+	{ "chaos crashes, aborts, exits, hangs", test_chaos_crashes },
+	{ "jsonl line format and errors", test_jsonl },
+	{ "jsonl concurrent writers", test_jsonl_concurrent },
+	{ "tutorial order flow", test_order_flow },
+	{ NULL, NULL }
+};
+
 static const struct cu_suite suites[] = {
 	{ "loader", loader_tests },
 	{ "host", host_tests },
+	{ "handlers", handler_tests },
 	{ NULL, NULL }
 };
 

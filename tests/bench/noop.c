@@ -1,0 +1,107 @@
+/*
+ * noop.c: the benchmark's handler.  Subscribes to every event and does
+ * nothing, so a run measures evbus itself.  With
+ * handlers.noop = { out = "/path/prefix"; } it records, per worker, the
+ * time of its first and last call and, for events carrying a payload
+ * field "sent_us" (CLOCK_REALTIME microseconds at publish), the latency
+ * from publish to handled; fini() writes them to "<out>.<worker>":
+ *
+ *	first <us>
+ *	last <us>
+ *	count <n>
+ *	lat <us>	(one line per event with sent_us)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "evbus/handler.h"
+
+#define MAX_LAT	(1 << 20)
+
+struct noop {
+	const struct evbus_host_api	*api;
+	struct evbus_host		*host;
+	const char			*out;
+	int64_t				 first, last;
+	uint64_t			 count;
+	int64_t				*lat;
+	size_t				 nlat;
+};
+
+static const char *const noop_types[] = { "*", NULL };
+
+static int64_t
+now_us(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int
+noop_init(const struct evbus_host_api *api, struct evbus_host *host,
+    void **state)
+{
+	struct noop	*n;
+
+	if ((n = calloc(1, sizeof(*n))) == NULL)
+		return -1;
+	n->api = api;
+	n->host = host;
+	if (api->config_string(host, "out", &n->out) == 0 &&
+	    (n->lat = calloc(MAX_LAT, sizeof(*n->lat))) == NULL) {
+		free(n);
+		return -1;
+	}
+	*state = n;
+	return 0;
+}
+
+static enum evbus_result
+noop_handle(void *state, const struct evbus_event_view *ev,
+    struct evbus_error *err)
+{
+	struct noop	*n = state;
+	int64_t		 t, sent;
+
+	if (n->out == NULL)
+		return EVBUS_OK;
+	t = now_us();
+	if (n->count++ == 0)
+		n->first = t;
+	n->last = t;
+	if (n->nlat < MAX_LAT &&
+	    n->api->field_int(n->host, ev, "sent_us", &sent) == 0)
+		n->lat[n->nlat++] = t - sent;
+	return EVBUS_OK;
+}
+
+static void
+noop_fini(void *state)
+{
+	struct noop	*n = state;
+	char		 path[1024];
+	FILE		*fp;
+	size_t		 i;
+
+	if (n->out != NULL && n->count > 0) {
+		snprintf(path, sizeof(path), "%s.%d", n->out,
+		    n->api->worker_index(n->host));
+		if ((fp = fopen(path, "w")) != NULL) {
+			fprintf(fp, "first %lld\nlast %lld\ncount %llu\n",
+			    (long long)n->first, (long long)n->last,
+			    (unsigned long long)n->count);
+			for (i = 0; i < n->nlat; i++)
+				fprintf(fp, "lat %lld\n", (long long)n->lat[i]);
+			fclose(fp);
+		}
+	}
+	free(n->lat);
+	free(n);
+}
+
+EVBUS_HANDLER_DECLARE("noop", "1.0", noop_types, noop_init, noop_handle,
+    noop_fini);
