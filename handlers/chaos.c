@@ -12,11 +12,13 @@
  *	body "chaos" / config "mode" (string):
  *	  "ok"		succeed (also: no mode at all)
  *	  "fail"	EVBUS_FAIL, type "ChaosError", "chaos: asked to fail"
- *	  "retry"	EVBUS_RETRY, type "ChaosRetry", "chaos: asked to retry"
+ *	  "retry"	EVBUS_RETRY, type "ChaosRetry",
+ *			"chaos: asked to retry"
  *	  "retry_once"	EVBUS_RETRY while retry_count == 0, then succeed
  *	  "segv"	log, then write through a NULL pointer (SIGSEGV)
  *	  "abort"	log, then abort() (SIGABRT)
- *	  "hang"	log, then sleep forever (for the handler_timeout watchdog)
+ *	  "hang"	log, then sleep forever (for the handler_timeout
+ *			watchdog)
  *	  "exit"	log, then _exit(3)
  *	  anything else: EVBUS_FAIL, type "ChaosError", naming the mode
  *	"fail_until" (integer): EVBUS_RETRY (type "ChaosRetry") while
@@ -46,11 +48,12 @@
 struct chaos {
 	const struct evbus_host_api	*api;
 	struct evbus_host		*host;
-	const char			*mode;		/* config override */
-	int64_t				 fail_until;	/* -1: not set */
-	int64_t				 sleep_ms;	/* -1: not set */
+	/* Config overrides; NULL or -1 when unset. */
+	const char			*mode;
+	int64_t				 fail_until;
+	int64_t				 sleep_ms;
 	char				*path;
-	int				 fd;		/* -1: no record */
+	int				 fd;	/* -1: no record file */
 	bool				 fsync;
 };
 

@@ -3,7 +3,7 @@
  * handler.
  *
  * Events:
- *	OrderCreated	open a pick ticket for the order (on hold until paid)
+ *	OrderCreated	open a pick ticket for the order, held until paid
  *	PaymentReceived	release the ticket for picking and packing
  *	OrderCancelled	cancel the ticket
  *

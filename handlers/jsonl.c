@@ -5,7 +5,7 @@
  * Events: every event (wildcard).
  *
  * Config (handlers.jsonl = { ... }):
- *	path = "/var/lib/evbus/events.jsonl";	required: the file to append to
+ *	path = "/var/lib/evbus/events.jsonl";	required: the file
  *	fsync = false;		true: fdatasync() after each line
  *
  * Each line is one JSON object:

@@ -69,7 +69,8 @@ shipping_handle(void *state, const struct evbus_event_view *ev,
 
 	if (strcmp(ev->event_type, "OrderShipped") == 0)
 		s->api->log(s->host, EVBUS_LOG_INFO, "%s: booking %s for "
-		    "%s %s (aggregate %s)%s%s", ev->event_type, s->carrier, atype, order, ev->aggregate_id,
+		    "%s %s (aggregate %s)%s%s", ev->event_type, s->carrier,
+		    atype, order, ev->aggregate_id,
 		    tracking != NULL ? ", tracking " : "",
 		    tracking != NULL ? tracking : "");
 	else

@@ -384,8 +384,8 @@ host_field_int(struct evbus_host *host, const struct evbus_event_view *ev,
 	case json_type_double:
 		/* 3.0 is an integer; 3.5 is not one (no silent truncation). */
 		f = json_object_get_double(v);
-		if (!isfinite(f) || f != trunc(f) || f < -9223372036854775808.0 ||
-		    f >= 9223372036854775808.0)
+		if (!isfinite(f) || f != trunc(f) ||
+		    f < -9223372036854775808.0 || f >= 9223372036854775808.0)
 			return -1;
 		*out = (int64_t)f;
 		return 0;

@@ -323,8 +323,8 @@ loader_load_dir(const char *dir, struct plugins *ps, char *err, size_t errlen)
 		}
 		p->index = ps->n++;
 		p->host.plugin = p;
-		log_info("plugin %s: handler %s %s loaded (handler ABI %u.%u)%s",
-		    p->file, p->h->name,
+		log_info("plugin %s: handler %s %s loaded (handler ABI "
+		    "%u.%u)%s", p->file, p->h->name,
 		    p->h->version != NULL ? p->h->version : "(no version)",
 		    (unsigned int)p->h->abi_major,
 		    (unsigned int)p->h->abi_minor,

@@ -18,7 +18,11 @@ struct good_a_state {
 	bool				 record;
 };
 
-static const char *const good_a_types[] = { "OrderCreated", "OrderShipped", NULL };
+static const char *const good_a_types[] = {
+	"OrderCreated",
+	"OrderShipped",
+	NULL
+};
 
 static void
 record(struct good_a_state *st, const char *call, const char *type)

@@ -18,7 +18,11 @@ struct good_b_state {
 	bool				 record;
 };
 
-static const char *const good_b_types[] = { "OrderCreated", "OrderCreated", NULL };
+static const char *const good_b_types[] = {
+	"OrderCreated",
+	"OrderCreated",
+	NULL
+};
 
 static void
 record(struct good_b_state *st, const char *call, const char *type)

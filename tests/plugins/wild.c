@@ -19,7 +19,11 @@ struct wild_state {
 	bool				 record;
 };
 
-static const char *const wild_types[] = { "OrderShipped", "*", NULL };
+static const char *const wild_types[] = {
+	"OrderShipped",
+	"*",
+	NULL
+};
 
 static void
 record(struct wild_state *st, const char *call, const char *type)

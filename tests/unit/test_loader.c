@@ -7,9 +7,11 @@
  * The plugins come from the build tree ($EVBUS_BUILDDIR, set by make
  * check, else "."): tests/plugins/.libs/NAME.so and handlers/.libs/NAME.so
  * (chaos is built for make check; jsonl and the tutorial handlers by
- * make all, which make check runs first).  Each case builds its own plugin directory under $TMPDIR
- * (mkdtemp, mode 0755) from symlinks or copies of them, and removes it
- * afterwards, pass or fail.
+ * make all, which make check runs first).  Each case builds its own
+ * plugin directory under $TMPDIR (mkdtemp, mode 0755) from symlinks or
+ * copies of them, and removes it afterwards, pass or fail.  A third suite
+ * drives the bundled handlers (chaos, jsonl, the order flow) through the
+ * real loader and host API.
  */
 #include "config.h"
 
@@ -410,8 +412,9 @@ test_broken(void)
 		    "rebuild it against this evbus/handler.h", NULL } },
 		{ "bad_size", { "plugin bad_size.so", "struct_size is",
 		    NULL /* sizes filled in below */, NULL, NULL } },
-		{ "no_symbol", { "plugin no_symbol.so: no symbol evbus_handler "
-		    "(declare the handler with EVBUS_HANDLER_DECLARE)", NULL } },
+		{ "no_symbol", { "plugin no_symbol.so: no symbol "
+		    "evbus_handler (declare the handler with "
+		    "EVBUS_HANDLER_DECLARE)", NULL } },
 		{ "undefined_sym", { "plugin undefined_sym.so", "cannot load",
 		    "undefined symbol", "evbus_test_no_such_function", NULL } },
 		{ "no_handle", { "plugin no_handle.so (no_handle)",
@@ -612,7 +615,7 @@ test_init_dispatch_fini(void)
 	struct plugin		*list[EVBUS_MAX_PLUGINS];
 	struct delivery		 d;
 	struct evbus_error	 e;
-	struct worker		*w = (struct worker *)&d;	/* opaque here */
+	struct worker		*w = (struct worker *)&d;
 	const char		*dir;
 	char			 err[1024] = "";
 	size_t			 i, n;
@@ -922,7 +925,8 @@ test_host_config(void)
 
 	config_init(&cfg);
 	if (config_read_string(&cfg, "handlers = { t = {\n"
-	    "	s = \"str\"; i = 42; neg = -7; big = 5000000000L; f = 1.5;\n"
+	    "	s = \"str\"; i = 42; neg = -7; big = 5000000000L;\n"
+	    "	f = 1.5;\n"
 	    "	b = true; arr = [1, 2];\n"
 	    "	nested = { host = \"db1\"; port = 5432; off = false; };\n"
 	    "}; };\n") != CONFIG_TRUE) {
@@ -1096,7 +1100,8 @@ test_host_fields(void)
 	    "\"total_amount\":99.5,\"qty\":3,\"qty_s\":\" 42 \","
 	    "\"neg_s\":\"-7\",\"plus_s\":\"+5\",\"under\":\"1_000\","
 	    "\"bad_under\":\"1__000\",\"lead_under\":\"_1\","
-	    "\"trail_under\":\"1_\",\"sign_only\":\" - \",\"bad_s\":\"4x\",\"float_s\":\"4.0\","
+	    "\"trail_under\":\"1_\",\"sign_only\":\" - \",\"bad_s\":\"4x\","
+	    "\"float_s\":\"4.0\","
 	    "\"empty_s\":\"\",\"float_int\":3.0,"
 	    "\"max\":9223372036854775807,\"max_s\":\"9223372036854775807\","
 	    "\"min_s\":\"-9223372036854775808\","
@@ -1233,7 +1238,7 @@ test_host_publish_identity(void)
 {
 	const struct evbus_host_api *api = &worker_host_api;
 	struct plugin		 p;
-	struct worker		*w = (struct worker *)&p;	/* opaque */
+	struct worker		*w = (struct worker *)&p;
 	char			 err[128];
 	int			 rc;
 
@@ -1581,7 +1586,7 @@ test_chaos_crashes(void)
 {
 	static const struct {
 		const char	*mode;
-		int		 sig;		/* expected signal, or 0 */
+		int		 sig;	/* expected signal, or 0 */
 		int		 status;	/* expected exit status */
 		int		 hangs;
 	} cases[] = {
@@ -1913,7 +1918,8 @@ test_order_flow(void)
 	capture_stderr_begin();
 	if (load_init(ps, names, "handlers = {\n"
 	    "	inventory = { warehouse = \"north\"; };\n"
-	    "	fulfillment = { ship_on_payment = true; site = \"dc-7\"; };\n"
+	    "	fulfillment = { ship_on_payment = true;\n"
+	    "		site = \"dc-7\"; };\n"
 	    "	shipping = { carrier = \"dhl\"; };\n"
 	    "};\n", &c, err, sizeof(err)) == -1) {
 		capture_stderr_end();
