@@ -70,14 +70,22 @@ wait_for() {
 # stdin are appended.
 T_SEQ=0
 make_conf() {
-	local name=$1 f
+	local name=$1 f extra
 	T_SEQ=$((T_SEQ + 1))
 	f=$T_DIR/$name.conf
+	extra=$(cat)
 	{
 		echo "rabbitmq_url = \"$EVBUS_TEST_URL\";"
-		echo "exchange_name = \"t$$.$name\";"
-		echo "heartbeat = 10;"
-		cat
+		# Lines from stdin may set their own exchange_name.
+		case $extra in
+		*exchange_name*) ;;
+		*) echo "exchange_name = \"t$$.$name\";" ;;
+		esac
+		case $extra in
+		*heartbeat*) ;;
+		*) echo "heartbeat = 10;" ;;
+		esac
+		printf '%s\n' "$extra"
 	} > "$f"
 	chmod 600 "$f"
 	echo "$f"
