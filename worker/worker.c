@@ -86,8 +86,9 @@ nap(double secs)
  * Heartbeats while a handler runs: rabbitmq-c only services them inside
  * library calls, so a handler longer than the heartbeat interval would
  * get the connection closed under it.  This thread sends heartbeat frames
- * on both connections while w->busy is set; the lock keeps it off a
- * connection whenever the main thread uses the publisher.
+ * on the consumer connection while w->busy is set, and on the publisher
+ * connection always (the main thread uses it only under the lock, which
+ * keeps this thread off it meanwhile).
  */
 static void *
 heartbeat_thread(void *arg)
@@ -105,9 +106,16 @@ heartbeat_thread(void *arg)
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec += interval;
 		pthread_cond_timedwait(&w->cond, &w->lock, &ts);
-		if (w->busy && w->connected && !w->hb_quit) {
-			if (w->consumer.conn != NULL)
+		if (w->connected && !w->hb_quit) {
+			if (w->busy && w->consumer.conn != NULL)
 				evbus_amqp_heartbeat(&w->consumer);
+			/*
+			 * The publisher also while idle: nothing else sends
+			 * on it between failures, and the broker closed it
+			 * for missed heartbeats, so the first retry or DLQ
+			 * copy after a quiet spell (2-3 heartbeats) failed
+			 * and cost a reconnect and a redelivery.
+			 */
 			if (w->publisher.conn != NULL)
 				evbus_amqp_heartbeat(&w->publisher);
 		}
@@ -616,7 +624,6 @@ process(struct worker *w, amqp_envelope_t *env)
 	struct delivery		 d;
 	struct evbus_event	 ev;
 	struct plugin		*list[EVBUS_MAX_PLUGINS];
-	json_tokener		*tok = NULL;
 	json_object		*obj = NULL;
 	int64_t			 retry_count = 0;
 	size_t			 n;
@@ -680,29 +687,25 @@ process(struct worker *w, amqp_envelope_t *env)
 		    "string (AMQP longstr expected)");
 		goto malformed;
 	}
+	/* An empty header names no type (Python treats it as missing). */
+	if (r == 0 && event_type[0] == '\0')
+		r = 1;
 	if (env->message.body.len > MAX_BODY) {
 		snprintf(etype, sizeof(etype), "MalformedMessage");
 		snprintf(reason, sizeof(reason), "body of %zu bytes exceeds "
 		    "the %lu byte limit", env->message.body.len, MAX_BODY);
 		goto malformed;
 	}
-	if ((tok = json_tokener_new_ex(JSON_MAX_DEPTH)) == NULL)
-		fatalx("out of memory");
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
-	    JSON_TOKENER_VALIDATE_UTF8);
-	obj = json_tokener_parse_ex(tok, env->message.body.bytes,
-	    (int)env->message.body.len);
-	if (obj != NULL &&
-	    json_tokener_get_parse_end(tok) != env->message.body.len) {
-		json_object_put(obj);
-		obj = NULL;
-	}
-	if (obj == NULL) {
+	/*
+	 * The codec's strict parser, not json-c alone: even in strict mode
+	 * json-c takes "1.", raw control characters in strings, lone
+	 * surrogates, keys cut at \u0000 and integers beyond 64 bits, all of
+	 * which eventsource-py refuses.
+	 */
+	if ((obj = evbus_json_parse_object(env->message.body.bytes,
+	    env->message.body.len, err, sizeof(err))) == NULL) {
 		snprintf(etype, sizeof(etype), "MalformedMessage");
-		snprintf(reason, sizeof(reason), "body: invalid JSON: %s",
-		    json_tokener_get_error(tok) == json_tokener_success ?
-		    "trailing data" : json_tokener_error_desc(
-		    json_tokener_get_error(tok)));
+		snprintf(reason, sizeof(reason), "%s", err);
 		goto malformed;
 	}
 	if (evbus_event_from_json(obj, EVBUS_EVENT_FILL_DEFAULTS, &ev, err,
@@ -725,8 +728,10 @@ process(struct worker *w, amqp_envelope_t *env)
 		log_debug("message %s: no handler for event type %s; acked",
 		    id, event_type);
 		if ((rc = ack(w, env)) == 0) {
+			/* Wire spec 4.2 step 8: no handlers is a success. */
 			w->stats->skipped++;
 			w->stats->events_consumed++;
+			w->stats->events_processed_success++;
 			w->stats->last_consume_at = now_us();
 		}
 		goto out;
@@ -758,8 +763,6 @@ malformed:
 		rc = ack(w, env);
 out:
 	wproc_inflight(w, NULL, 0);
-	if (tok != NULL)
-		json_tokener_free(tok);
 	json_object_put(obj);
 	evbus_event_free(&ev);
 	return rc;

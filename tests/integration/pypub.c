@@ -252,13 +252,23 @@ parse_args(int argc, char **argv, struct opts *o)
 	}
 }
 
+/* 1 when the text before end holds nothing but "{" and blanks after it. */
+static int
+empty_object(const char *s, size_t end)
+{
+	while (end > 0 && strchr(" \t\r\n", s[end - 1]) != NULL)
+		end--;
+	return end > 0 && s[end - 1] == '{';
+}
+
 /* Body b with every --set appended as a top-level key (text edit). */
 static void
 apply_sets(const struct opts *o, struct body *b)
 {
-	size_t	 end, extra = 0, n;
-	char	*nb;
-	int	 i;
+	const char	*eq;
+	size_t		 end, extra = 0, n;
+	char		*nb;
+	int		 i;
 
 	if (o->nsets == 0)
 		return;
@@ -273,21 +283,10 @@ apply_sets(const struct opts *o, struct body *b)
 	memcpy(nb, b->bytes, end);
 	n = end;
 	for (i = 0; i < o->nsets; i++) {
-		const char *eq = strchr(o->sets[i], '=');
-		int	    empty;
-
-		/* An empty object "{}" needs no comma. */
-		empty = 1;
-		for (size_t k = n; k > 0; k--) {
-			char c = nb[k - 1];
-
-			if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
-				continue;
-			empty = c == '{';
-			break;
-		}
-		n += (size_t)sprintf(nb + n, "%s\"%.*s\":%s", empty ? "" : ",",
-		    (int)(eq - o->sets[i]), o->sets[i], eq + 1);
+		eq = strchr(o->sets[i], '=');
+		n += (size_t)sprintf(nb + n, "%s\"%.*s\":%s",
+		    empty_object(nb, n) ? "" : ",", (int)(eq - o->sets[i]),
+		    o->sets[i], eq + 1);
 	}
 	memcpy(nb + n, b->bytes + end, b->len - end);
 	n += b->len - end;
