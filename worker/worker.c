@@ -708,6 +708,13 @@ process(struct worker *w, amqp_envelope_t *env)
 		snprintf(reason, sizeof(reason), "%s", err);
 		goto malformed;
 	}
+	/*
+	 * eventsource-py fills a missing event_type from the event class the
+	 * header named; do the same so such a body is not refused.
+	 */
+	if (r == 0 && !json_object_object_get_ex(obj, "event_type", NULL))
+		json_object_object_add(obj, "event_type",
+		    json_object_new_string(event_type));
 	if (evbus_event_from_json(obj, EVBUS_EVENT_FILL_DEFAULTS, &ev, err,
 	    sizeof(err)) == -1) {
 		snprintf(etype, sizeof(etype), "InvalidEvent");
