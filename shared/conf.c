@@ -317,11 +317,14 @@ conf_errx(struct conf_ctx *ctx, const config_setting_t *s, const char *fmt,
 static void
 conf_sort_errors(struct conf_ctx *ctx)
 {
-	char		**m = ctx->errs->msgs + ctx->errs->n - ctx->nerr;
-	char		 *tm;
+	char		**m, *tm;
 	unsigned long	 tw;
 	size_t		  i, j;
 
+	/* Nothing to sort; and msgs may be NULL (no arithmetic on it). */
+	if (ctx->nerr < 2)
+		return;
+	m = ctx->errs->msgs + ctx->errs->n - ctx->nerr;
 	for (i = 1; i < ctx->nerr; i++) {
 		tm = m[i];
 		tw = ctx->where[i];

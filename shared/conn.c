@@ -92,13 +92,15 @@ status_text(int status, char *buf, size_t len)
 		ERR_error_string_n(e, ssl, sizeof(ssl));
 		ERR_clear_error();
 	}
-	snprintf(buf, len, "%s%s%s%s%s", hint ? hint : amqp_error_string2(status),
-	    hint ? " (" : "", hint ? amqp_error_string2(status) : "",
-	    hint ? ")" : "", "");
+	if (hint != NULL)
+		snprintf(buf, len, "%s (%s)", hint, amqp_error_string2(status));
+	else
+		snprintf(buf, len, "%s", amqp_error_string2(status));
 	if (ssl[0] != '\0') {
 		size_t	 l = strlen(buf);
 
-		snprintf(buf + l, len - l, ": %s", ssl);
+		if (l + 1 < len)
+			snprintf(buf + l, len - l, ": %s", ssl);
 	}
 }
 
@@ -215,24 +217,242 @@ evbus_amqp_handle_method(struct evbus_amqp *a, const amqp_frame_t *f)
 	}
 }
 
+/*
+ * What OpenSSL saw during this thread's last handshake.  rabbitmq-c 0.11
+ * reports little more than "SSL error" or "peer verify failed" and clears
+ * OpenSSL's error queue before every read, so the reason (which check
+ * failed on the broker's certificate, which alert the broker sent about
+ * ours) is caught by callbacks here.  Reset by evbus_amqp_connect() and
+ * read before it returns; thread-local, so no pointer into a connection
+ * outlives it.
+ */
+static _Thread_local struct {
+	int	 verify_err;	/* first verify error, or X509_V_OK */
+	int	 verify_depth;	/* its depth, 0: the broker's own */
+	int	 alert;		/* last fatal alert received, or -1 */
+	int	 passwd;	/* OpenSSL asked for a passphrase */
+} tls_diag;
+
+static void
+tls_diag_reset(void)
+{
+	tls_diag.verify_err = X509_V_OK;
+	tls_diag.verify_depth = 0;
+	tls_diag.alert = -1;
+	tls_diag.passwd = 0;
+}
+
+/*
+ * Notes why the broker's chain failed verification, and returns OpenSSL's
+ * verdict unchanged: rabbitmq-c checks the result after the handshake.
+ */
+static int
+tls_verify_cb(int ok, X509_STORE_CTX *x)
+{
+	if (!ok && tls_diag.verify_err == X509_V_OK) {
+		tls_diag.verify_err = X509_STORE_CTX_get_error(x);
+		tls_diag.verify_depth = X509_STORE_CTX_get_error_depth(x);
+	}
+	return ok;
+}
+
+/* Notes a fatal alert from the broker (about our certificate, mostly). */
+static void
+tls_info_cb(const SSL *ssl, int where, int ret)
+{
+	if ((where & SSL_CB_READ_ALERT) == SSL_CB_READ_ALERT &&
+	    (ret >> 8) == SSL3_AL_FATAL)
+		tls_diag.alert = ret & 0xff;
+}
+
+/*
+ * An encrypted key_file would make OpenSSL prompt on the terminal (and
+ * hang an interactive start); evbus has no passphrase setting, so refuse.
+ */
+static int
+tls_passwd_cb(char *buf, int size, int rwflag, void *arg)
+{
+	tls_diag.passwd = 1;
+	return -1;
+}
+
+/* The reason of the last OpenSSL error, or "" (the queue is cleared). */
+static const char *
+tls_reason(char *buf, size_t len)
+{
+	unsigned long	 e;
+	const char	*r;
+
+	buf[0] = '\0';
+	if ((e = ERR_peek_last_error()) != 0 &&
+	    (r = ERR_reason_error_string(e)) != NULL)
+		snprintf(buf, len, ": %s", r);
+	ERR_clear_error();
+	return buf;
+}
+
+/*
+ * A sentence for a TLS failure in the handshake (login 0) or the AMQP
+ * login right after it (login 1), from what the callbacks saw; 0 when
+ * there is nothing better than status_text()'s.
+ */
+static int
+tls_explain(int status, int login, const struct evbus_amqp_opts *o,
+    char *buf, size_t len)
+{
+	unsigned long	 e = ERR_peek_last_error();
+	int		 al = tls_diag.alert;
+
+	if (status == AMQP_STATUS_SSL_PEER_VERIFY_FAILED &&
+	    tls_diag.verify_err != X509_V_OK) {
+		snprintf(buf, len, "TLS: the broker certificate is not "
+		    "trusted: %s%s (%s)",
+		    X509_verify_cert_error_string(tls_diag.verify_err),
+		    tls_diag.verify_depth > 0 ? " (in its chain)" : "",
+		    o->ca_file != NULL ? "check ca_file: it must hold the CA "
+		    "that signed the broker certificate" : "no ca_file is "
+		    "set, so only the system trust store is used");
+		return 1;
+	}
+	if (status == AMQP_STATUS_SSL_HOSTNAME_VERIFY_FAILED) {
+		snprintf(buf, len, "TLS: the broker certificate does not "
+		    "match the host name \"%s\" (connect by a DNS name in "
+		    "its certificate; IP addresses are never matched)",
+		    o->url->host);
+		return 1;
+	}
+	if (status > AMQP_STATUS_SSL_ERROR || status < -0x2FF)
+		return 0;
+	switch (al) {
+	case -1:
+		break;
+	case SSL_AD_CERTIFICATE_REQUIRED:
+		if (o->cert_file == NULL)
+			snprintf(buf, len, "TLS: the broker requires a client "
+			    "certificate: set cert_file and key_file");
+		else
+			snprintf(buf, len, "TLS: the broker requires a client "
+			    "certificate and did not take %s", o->cert_file);
+		return 1;
+	case SSL_AD_HANDSHAKE_FAILURE:
+		if (o->cert_file != NULL)
+			break;
+		snprintf(buf, len, "TLS: the broker refused the handshake "
+		    "(%s); it may require a client certificate: set cert_file "
+		    "and key_file", SSL_alert_desc_string_long(al));
+		return 1;
+	case SSL_AD_BAD_CERTIFICATE:
+	case SSL_AD_UNSUPPORTED_CERTIFICATE:
+	case SSL_AD_CERTIFICATE_REVOKED:
+	case SSL_AD_CERTIFICATE_EXPIRED:
+	case SSL_AD_CERTIFICATE_UNKNOWN:
+	case SSL_AD_UNKNOWN_CA:
+	case SSL_AD_ACCESS_DENIED:
+		if (o->cert_file != NULL) {
+			snprintf(buf, len, "TLS: the broker refused our client "
+			    "certificate %s: %s", o->cert_file,
+			    SSL_alert_desc_string_long(al));
+			return 1;
+		}
+		break;
+	}
+	if (al != -1) {
+		snprintf(buf, len, "TLS: the broker ended the connection with "
+		    "the alert \"%s\"", SSL_alert_desc_string_long(al));
+		return 1;
+	}
+	/*
+	 * With TLS 1.3 the broker judges our certificate after the
+	 * handshake; its alert races our first write, and when the write
+	 * loses rabbitmq-c closes the socket before anyone reads the alert.
+	 */
+	if (login && status == AMQP_STATUS_SSL_ERROR) {
+		if (o->cert_file == NULL)
+			snprintf(buf, len, "TLS: the broker closed the "
+			    "connection right after the handshake; it probably "
+			    "requires a client certificate: set cert_file and "
+			    "key_file");
+		else
+			snprintf(buf, len, "TLS: the broker closed the "
+			    "connection right after the handshake; it probably "
+			    "refused our client certificate %s (is it signed "
+			    "by a CA the broker trusts, not expired or "
+			    "revoked?)", o->cert_file);
+		return 1;
+	}
+	if (status == AMQP_STATUS_SSL_CONNECTION_FAILED && e != 0 &&
+	    ERR_GET_LIB(e) == ERR_LIB_SSL &&
+	    (ERR_GET_REASON(e) == SSL_R_WRONG_VERSION_NUMBER ||
+	    ERR_GET_REASON(e) == SSL_R_PACKET_LENGTH_TOO_LONG ||
+	    ERR_GET_REASON(e) == SSL_R_UNKNOWN_PROTOCOL)) {
+		snprintf(buf, len, "TLS handshake failed: the server on port "
+		    "%d does not speak TLS (amqps:// needs the broker's TLS "
+		    "listener, usually port 5671, not its plain AMQP port)",
+		    o->url->port);
+		ERR_clear_error();
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * 1 (with a->err set) when the client certificate has expired: the broker
+ * would refuse it, and whether it says why depends on a race (above).
+ */
+static int
+tls_cert_expired(struct evbus_amqp *a, SSL_CTX *ctx, const char *file)
+{
+	X509		*cert;
+	const ASN1_TIME	*end;
+	BIO		*b;
+	char		 when[64] = "?";
+	int		 n;
+
+	if ((cert = SSL_CTX_get0_certificate(ctx)) == NULL ||
+	    (end = X509_get0_notAfter(cert)) == NULL ||
+	    X509_cmp_current_time(end) > 0)
+		return 0;
+	if ((b = BIO_new(BIO_s_mem())) != NULL) {
+		if (ASN1_TIME_print(b, end) == 1 &&
+		    (n = BIO_read(b, when, sizeof(when) - 1)) > 0)
+			when[n] = '\0';
+		BIO_free(b);
+	}
+	set_err(a, "amqp: TLS: client certificate %s expired on %s: renew "
+	    "it (the broker refuses expired certificates)", file, when);
+	return 1;
+}
+
 /* Configure the TLS socket before it is opened. */
 static int
 tls_setup(struct evbus_amqp *a, amqp_socket_t *s,
     const struct evbus_amqp_opts *o)
 {
 	SSL_CTX	*ctx;
+	char	 why[160];
 
+	if ((ctx = amqp_ssl_socket_get_context(s)) == NULL) {
+		set_err(a, "amqp: TLS: no OpenSSL context");
+		return -1;
+	}
+	ERR_clear_error();
+	tls_diag_reset();
+	SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx), tls_verify_cb);
+	SSL_CTX_set_info_callback(ctx, tls_info_cb);
+	SSL_CTX_set_default_passwd_cb(ctx, tls_passwd_cb);
 	amqp_ssl_socket_set_verify_peer(s, o->verify ? 1 : 0);
 	amqp_ssl_socket_set_verify_hostname(s, o->verify ? 1 : 0);
 	if (o->ca_file != NULL) {
 		if (amqp_ssl_socket_set_cacert(s, o->ca_file) != 0) {
-			set_err(a, "amqp: TLS: cannot load CA file %s",
-			    o->ca_file);
+			set_err(a, "amqp: TLS: cannot load CA file %s%s",
+			    o->ca_file, tls_reason(why, sizeof(why)));
 			return -1;
 		}
-	} else if ((ctx = amqp_ssl_socket_get_context(s)) != NULL) {
+	} else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
 		/* rabbitmq-c 0.11 does not load the system store itself. */
-		SSL_CTX_set_default_verify_paths(ctx);
+		set_err(a, "amqp: TLS: cannot load the system trust store%s",
+		    tls_reason(why, sizeof(why)));
+		return -1;
 	}
 	if ((o->cert_file != NULL) != (o->key_file != NULL)) {
 		set_err(a, "amqp: TLS: a client certificate needs both "
@@ -241,12 +461,18 @@ tls_setup(struct evbus_amqp *a, amqp_socket_t *s,
 	}
 	if (o->cert_file != NULL &&
 	    amqp_ssl_socket_set_key(s, o->cert_file, o->key_file) != 0) {
+		tls_reason(why, sizeof(why));
+		if (tls_diag.passwd)
+			snprintf(why, sizeof(why), ": the key is encrypted "
+			    "(evbus needs an unencrypted key file, readable "
+			    "by its user only)");
 		set_err(a, "amqp: TLS: cannot load client certificate %s "
-		    "with key %s", o->cert_file, o->key_file);
+		    "with key %s%s", o->cert_file, o->key_file, why);
 		return -1;
 	}
-	if ((ctx = amqp_ssl_socket_get_context(s)) != NULL)
-		SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	if (o->cert_file != NULL && tls_cert_expired(a, ctx, o->cert_file))
+		return -1;
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	return 0;
 }
 
@@ -299,7 +525,8 @@ evbus_amqp_connect(struct evbus_amqp *a, const struct evbus_amqp_opts *o)
 	if ((st = amqp_socket_open_noblock(s, u->host, u->port, &tv)) != 0) {
 		char	 text[400];
 
-		status_text(st, text, sizeof(text));
+		if (!u->tls || !tls_explain(st, 0, o, text, sizeof(text)))
+			status_text(st, text, sizeof(text));
 		set_err(a, "amqp: connect to %s: %s", a->where, text);
 		goto fail;
 	}
@@ -330,11 +557,18 @@ evbus_amqp_connect(struct evbus_amqp *a, const struct evbus_amqp_opts *o)
 	    AMQP_DEFAULT_FRAME_SIZE, o->heartbeat, &client_props,
 	    AMQP_SASL_METHOD_PLAIN, u->user, u->password);
 	if (r.reply_type != AMQP_RESPONSE_NORMAL) {
-		char	 what[EVBUS_URL_FIELD_MAX * 2 + 64];
+		char	 what[EVBUS_URL_FIELD_MAX * 2 + 64], text[400];
 
 		snprintf(what, sizeof(what), "login to %s as %s", a->where,
 		    u->user);
-		rc = evbus_amqp_fail(a, 0, r, what);
+		/* With TLS 1.3 a refused client certificate shows here. */
+		if (u->tls &&
+		    r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+		    tls_explain(r.library_error, 1, o, text, sizeof(text))) {
+			set_err(a, "amqp: %s: %s", what, text);
+			rc = EVBUS_AMQP_ECONN;
+		} else
+			rc = evbus_amqp_fail(a, 0, r, what);
 		if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
 		    r.library_error == AMQP_STATUS_SSL_ERROR)
 			rc = EVBUS_AMQP_ECONN;
