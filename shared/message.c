@@ -120,7 +120,7 @@ evbus_traceparent_child(const char *parent, char out[EVBUS_TRACEPARENT_LEN + 1])
 		if (!evbus_traceparent_valid(parent))
 			return -1;
 		memcpy(out, parent, EVBUS_TRACEPARENT_LEN + 1);
-		
+		out[0] = '0';
 		out[1] = '0';
 	} else {
 		memcpy(out, "00-", 3);
@@ -303,7 +303,8 @@ evbus_header_int(const amqp_table_t *t, const char *key, int64_t *v)
 		if (f->value.bytes.len == 0 || f->value.bytes.len >= sizeof(buf))
 			return -1;
 		/* An embedded NUL would hide what follows it from strtoll. */
-		if (memchr(f->value.bytes.bytes, '\0', f->value.bytes.len) != NULL)
+		if (memchr(f->value.bytes.bytes, '\0',
+		    f->value.bytes.len) != NULL)
 			return -1;
 		memcpy(buf, f->value.bytes.bytes, f->value.bytes.len);
 		buf[f->value.bytes.len] = '\0';

@@ -92,26 +92,26 @@ struct prop_case {
 
 /* Wire spec 3.3: which properties Python sets and which it leaves out. */
 static const struct prop_case prop_cases[] = {
-	{ "content_type",	AMQP_BASIC_CONTENT_TYPE_FLAG,		1 },
-	{ "content_encoding",	AMQP_BASIC_CONTENT_ENCODING_FLAG,	1 },
-	{ "headers",		AMQP_BASIC_HEADERS_FLAG,		1 },
-	{ "delivery_mode",	AMQP_BASIC_DELIVERY_MODE_FLAG,		1 },
-	{ "priority",		AMQP_BASIC_PRIORITY_FLAG,		1 },
-	{ "message_id",		AMQP_BASIC_MESSAGE_ID_FLAG,		1 },
-	{ "timestamp",		AMQP_BASIC_TIMESTAMP_FLAG,		1 },
-	{ "correlation_id",	AMQP_BASIC_CORRELATION_ID_FLAG,		0 },
-	{ "reply_to",		AMQP_BASIC_REPLY_TO_FLAG,		0 },
-	{ "expiration",		AMQP_BASIC_EXPIRATION_FLAG,		0 },
-	{ "type",		AMQP_BASIC_TYPE_FLAG,			0 },
-	{ "user_id",		AMQP_BASIC_USER_ID_FLAG,		0 },
-	{ "app_id",		AMQP_BASIC_APP_ID_FLAG,			0 },
-	{ "cluster_id",		AMQP_BASIC_CLUSTER_ID_FLAG,		0 },
+	{ "content_type", AMQP_BASIC_CONTENT_TYPE_FLAG, 1 },
+	{ "content_encoding", AMQP_BASIC_CONTENT_ENCODING_FLAG, 1 },
+	{ "headers", AMQP_BASIC_HEADERS_FLAG, 1 },
+	{ "delivery_mode", AMQP_BASIC_DELIVERY_MODE_FLAG, 1 },
+	{ "priority", AMQP_BASIC_PRIORITY_FLAG, 1 },
+	{ "message_id", AMQP_BASIC_MESSAGE_ID_FLAG, 1 },
+	{ "timestamp", AMQP_BASIC_TIMESTAMP_FLAG, 1 },
+	{ "correlation_id", AMQP_BASIC_CORRELATION_ID_FLAG, 0 },
+	{ "reply_to", AMQP_BASIC_REPLY_TO_FLAG, 0 },
+	{ "expiration", AMQP_BASIC_EXPIRATION_FLAG, 0 },
+	{ "type", AMQP_BASIC_TYPE_FLAG, 0 },
+	{ "user_id", AMQP_BASIC_USER_ID_FLAG, 0 },
+	{ "app_id", AMQP_BASIC_APP_ID_FLAG, 0 },
+	{ "cluster_id", AMQP_BASIC_CLUSTER_ID_FLAG, 0 },
 };
 
 struct hdr_case {
 	const char	*name;
 	uint8_t		 kind;
-	const char	*s;	/* for 'S', NULL: do not compare the value */
+	const char	*s;	/* for 'S'; NULL: do not compare */
 	int64_t		 i;	/* for integer kinds */
 };
 
@@ -751,7 +751,7 @@ test_header_str_truncates(void)
 
 struct edit_case {
 	const char	*what;
-	const char	*in;	/* "a=1 b=2" (values are ints), "" empty, NULL none */
+	const char	*in;	/* "a=1 b=2"; NULL: no table */
 	const char	*set;
 	const char	*del;	/* names */
 	int		 max;
@@ -868,6 +868,8 @@ static const struct tp_case tp_cases[] = {
 	  "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00", 1 },
 	{ "future version 01",
 	  "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", 1 },
+	{ "future version cc",
+	  "cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", 1 },
 	{ "uppercase trace id",
 	  "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01", 0 },
 	{ "uppercase span id",
@@ -902,6 +904,12 @@ static const struct tp_case tp_cases[] = {
 	  "00_4bf92f3577b34da6a3ce929d0e0e4736_00f067aa0ba902b7_01", 0 },
 	{ "no dashes",
 	  "004bf92f3577b34da6a3ce929d0e0e473600f067aa0ba902b701xxx", 0 },
+	{ "hex instead of the first dash",
+	  "00a4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", 0 },
+	{ "hex instead of the second dash",
+	  "00-4bf92f3577b34da6a3ce929d0e0e4736a00f067aa0ba902b7-01", 0 },
+	{ "hex instead of the third dash",
+	  "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7a01", 0 },
 	{ "dash moved",
 	  "00-4bf92f3577b34da6a3ce929d0e0e47-3600f067aa0ba902b7-01", 0 },
 	{ "leading space",
@@ -952,7 +960,7 @@ test_traceparent_child(void)
 	}
 	/* A future-version parent: the child is version 00. */
 	CU_ASSERT_EQUAL(evbus_traceparent_child(
-	    "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", a), 0);
+	    "cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", a), 0);
 	cu_checkf(strncmp(a, "00-4bf92f3577b34da6a3ce929d0e0e4736-", 36) == 0,
 	    "child of a version-01 parent: %s", a);
 	/* Invalid parents are refused. */
