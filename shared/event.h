@@ -38,6 +38,9 @@ struct evbus_event {
 /* Flags for evbus_event_parse(). */
 #define EVBUS_EVENT_FILL_DEFAULTS	0x01	/* fill event_id, occurred_at, correlation_id, versions, metadata */
 #define EVBUS_EVENT_NO_EXTRA		0x02	/* refuse keys beyond the base fields */
+#define EVBUS_EVENT_SHARE		0x04	/* from_json: metadata and payload
+						   reference obj's values instead of
+						   copying them; obj must outlive ev */
 
 /*
  * Parse and validate one event from a JSON text of len bytes (not

@@ -137,6 +137,8 @@ disconnect(struct worker *w)
 {
 	pthread_mutex_lock(&w->lock);
 	w->connected = 0;
+	/* Tags die with the channel; the broker requeues those messages. */
+	w->ack_n = 0;
 	evbus_pub_free(&w->pub);
 	evbus_amqp_close(&w->consumer);
 	evbus_amqp_close(&w->publisher);
@@ -226,6 +228,8 @@ connect_all(struct worker *w)
 	w->stats->is_connected = 1;
 	w->stats->is_consuming = 1;
 	w->stats->connected_at = now_us();
+	w->ack_n = 0;
+	w->ack_batch = c->prefetch_count / 4 > 1 ? c->prefetch_count / 4 : 1;
 	return 0;
 fail:
 	disconnect(w);
@@ -461,18 +465,40 @@ send_on(struct worker *w, amqp_envelope_t *env, int64_t retry_count,
 	return 0;
 }
 
+/* Send the coalesced acks: one basic.ack multiple for all done so far. */
 static int
-ack(struct worker *w, amqp_envelope_t *env)
+flush_acks(struct worker *w)
 {
 	int	 st;
 
-	st = amqp_basic_ack(w->consumer.conn, env->channel, env->delivery_tag,
-	    0);
+	if (w->ack_n == 0)
+		return 0;
+	st = amqp_basic_ack(w->consumer.conn, CONSUME_CHANNEL, w->ack_tag, 1);
+	w->ack_n = 0;
 	if (st != AMQP_STATUS_OK) {
 		evbus_amqp_fail_status(&w->consumer, st, "basic.ack");
 		snprintf(w->err, sizeof(w->err), "%s", w->consumer.err);
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * Acknowledge a message whose handlers all finished (or whose retry/DLQ
+ * copy was confirmed).  Messages are settled strictly in delivery order
+ * on one channel, so every tag up to this one is settled too, and acks
+ * can be coalesced into one basic.ack multiple: the ack goes out when
+ * ack_batch are pending, or before the worker waits for more deliveries
+ * (see consume()), so it is never held while nothing else happens.  At
+ * worst a crash redelivers ack_batch - 1 finished messages (at least
+ * once allows it); it never acks one that is not finished.
+ */
+static int
+ack(struct worker *w, amqp_envelope_t *env)
+{
+	w->ack_tag = env->delivery_tag;
+	if (++w->ack_n >= w->ack_batch)
+		return flush_acks(w);
 	return 0;
 }
 
@@ -715,8 +741,9 @@ process(struct worker *w, amqp_envelope_t *env)
 	if (r == 0 && !json_object_object_get_ex(obj, "event_type", NULL))
 		json_object_object_add(obj, "event_type",
 		    json_object_new_string(event_type));
-	if (evbus_event_from_json(obj, EVBUS_EVENT_FILL_DEFAULTS, &ev, err,
-	    sizeof(err)) == -1) {
+	/* obj (d.body) lives until the end of this function: share it. */
+	if (evbus_event_from_json(obj, EVBUS_EVENT_FILL_DEFAULTS |
+	    EVBUS_EVENT_SHARE, &ev, err, sizeof(err)) == -1) {
 		snprintf(etype, sizeof(etype), "InvalidEvent");
 		snprintf(reason, sizeof(reason), "%s", err);
 		goto malformed;
@@ -820,6 +847,11 @@ consume(struct worker *w)
 
 	while (!stopping()) {
 		wproc_heartbeat(w);
+		/* About to wait for the broker: send the acks now. */
+		if (w->ack_n > 0 && !amqp_data_in_buffer(w->consumer.conn) &&
+		    !amqp_frames_enqueued(w->consumer.conn) &&
+		    flush_acks(w) == -1)
+			return -1;
 		amqp_maybe_release_buffers(w->consumer.conn);
 		tv.tv_sec = 0;
 		tv.tv_usec = 200000;
@@ -855,6 +887,8 @@ stop_consuming(struct worker *w)
 {
 	if (!w->connected)
 		return;
+	/* Finished messages are acked before the channel closes. */
+	flush_acks(w);
 	amqp_basic_cancel(w->consumer.conn, CONSUME_CHANNEL,
 	    amqp_cstring_bytes(w->consumer_name));
 	evbus_amqp_channel_close(&w->consumer, CONSUME_CHANNEL);
@@ -927,6 +961,8 @@ worker_run(struct worker *w, volatile sig_atomic_t *stop)
 		if (rc == 0)
 			break;
 		log_warnx("connection lost: %s; reconnecting", w->err);
+		/* If only the publisher failed, finished messages still get acked. */
+		flush_acks(w);
 		disconnect(w);
 		/* A connection that worked for a while resets the backoff. */
 		if (now_mono() - started > 10)

@@ -85,6 +85,10 @@ struct worker {
 	pthread_cond_t		 cond;
 	int			 busy;
 	int			 hb_quit;
+	/* Acks not sent yet (coalesced into one basic.ack multiple). */
+	uint64_t		 ack_tag;
+	int			 ack_n;
+	int			 ack_batch;
 };
 
 /* worker.c */
