@@ -411,8 +411,12 @@ broker_health(struct ctl *ctl, int *healthy)
 	return o;
 }
 
+/*
+ * Fix: --json/-j after the command was accepted but ignored by scale,
+ * reload and stop (status and friends look for it themselves).
+ */
 static int
-opts(int argc, char *argv[], int *direct)
+opts(struct ctl *ctl, int argc, char *argv[], int *direct)
 {
 	static const struct option longopts[] = {
 		{ "socket",	required_argument,	NULL, 's' },
@@ -426,7 +430,7 @@ opts(int argc, char *argv[], int *direct)
 		switch (ch) {
 		case 's': socket_override = optarg; break;
 		case 'b': *direct = 1; break;
-		case 'j': break;
+		case 'j': ctl->json = 1; break;
 		default: return -1;
 		}
 	}
@@ -444,7 +448,7 @@ simple(struct ctl *ctl, int argc, char *argv[], const char *req)
 	for (i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "-j") == 0)
 			ctl->json = 1;
-	if ((i = opts(argc, argv, &direct)) == -1 || i != argc)
+	if ((i = opts(ctl, argc, argv, &direct)) == -1 || i != argc)
 		return CTL_EX_USAGE;
 	if ((ans = ask(ctl, req, &unreachable)) == NULL) {
 		if (unreachable)
@@ -503,7 +507,7 @@ with_fallback(struct ctl *ctl, int argc, char *argv[], const char *req)
 	for (i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "-j") == 0)
 			ctl->json = 1;
-	if ((i = opts(argc, argv, &direct)) == -1 || i != argc)
+	if ((i = opts(ctl, argc, argv, &direct)) == -1 || i != argc)
 		return CTL_EX_USAGE;
 	if (!direct)
 		ans = ask(ctl, req, &unreachable);
@@ -579,14 +583,25 @@ change(struct ctl *ctl, const char *req)
 int
 cmd_scale(struct ctl *ctl, int argc, char *argv[])
 {
-	char	 req[64];
-	int	 direct = 0, i;
+	char		 req[64];
+	const char	*n = NULL;
+	int		 direct = 0, i;
 
-	if ((i = opts(argc, argv, &direct)) == -1 || i != argc - 1) {
+	/*
+	 * Fix: "scale -1" (documented) was taken by getopt for an unknown
+	 * option -1.  A last argument -N is the count, not an option.
+	 */
+	if (argc > 1 && argv[argc - 1][0] == '-' &&
+	    argv[argc - 1][1] >= '0' && argv[argc - 1][1] <= '9') {
+		n = argv[--argc];
+		argv[argc] = NULL;
+	}
+	if ((i = opts(ctl, argc, argv, &direct)) == -1 ||
+	    i != argc - (n == NULL ? 1 : 0)) {
 		ctl_warnx("usage: scale N|+N|-N");
 		return CTL_EX_USAGE;
 	}
-	snprintf(req, sizeof(req), "scale %.32s", argv[i]);
+	snprintf(req, sizeof(req), "scale %.32s", n != NULL ? n : argv[i]);
 	return change(ctl, req);
 }
 
@@ -595,7 +610,7 @@ cmd_reload(struct ctl *ctl, int argc, char *argv[])
 {
 	int	 direct = 0;
 
-	if (opts(argc, argv, &direct) != argc)
+	if (opts(ctl, argc, argv, &direct) != argc)
 		return CTL_EX_USAGE;
 	return change(ctl, "reload");
 }
@@ -605,7 +620,7 @@ cmd_stop(struct ctl *ctl, int argc, char *argv[])
 {
 	int	 direct = 0;
 
-	if (opts(argc, argv, &direct) != argc)
+	if (opts(ctl, argc, argv, &direct) != argc)
 		return CTL_EX_USAGE;
 	return change(ctl, "stop");
 }

@@ -232,8 +232,14 @@ do_reload(struct supervisor *sv)
 	    nc->status_socket_mode != sv->conf->status_socket_mode)
 		log_warnx("reload: status_socket changes take effect at the "
 		    "next restart");
-	/* Children forked from now on see the new configuration. */
-	evbus_config_free(sv->conf);
+	/*
+	 * Children forked from now on see the new configuration.  Fix: the
+	 * first configuration belongs to our caller, who frees it after
+	 * supervisor_run() returns; freeing it here too made evbusd abort
+	 * with a double free on its way out after any reload.
+	 */
+	if (sv->conf != sv->conf_orig)
+		evbus_config_free(sv->conf);
 	sv->conf = nc;
 	children_reload(sv);
 	children_scale(sv, nc->workers);
@@ -256,7 +262,7 @@ supervisor_run(struct evbus_config *conf, const char *conf_path,
 
 	if ((sv = calloc(1, sizeof(*sv))) == NULL)
 		fatal("calloc");
-	sv->conf = conf;
+	sv->conf = sv->conf_orig = conf;
 	sv->conf_path = conf_path;
 	sv->target = conf->workers;
 	sv->ctl_fd = -1;
@@ -296,6 +302,16 @@ supervisor_run(struct evbus_config *conf, const char *conf_path,
 	}
 	sv->owner_uid = geteuid();
 	if (!foreground) {
+		char	*abs;
+
+		/*
+		 * Fix: daemon() moves to /, so with a relative -f path every
+		 * SIGHUP read another file (or none) than the one started
+		 * with.  Remember where it is; it lives as long as we do.
+		 */
+		if (conf_path[0] != '/' &&
+		    (abs = realpath(conf_path, NULL)) != NULL)
+			sv->conf_path = abs;
 		if (daemon(0, 0) == -1)
 			fatal("daemon");
 		pidfile_write(pfh);
@@ -390,5 +406,7 @@ supervisor_run(struct evbus_config *conf, const char *conf_path,
 		pidfile_remove(pfh);
 	log_info("stopped%s%s", sv->exit_reason[0] ? ": " : "",
 	    sv->exit_reason);
+	if (sv->conf != sv->conf_orig)
+		evbus_config_free(sv->conf);	/* a reload's, ours */
 	return sv->exit_status;
 }

@@ -436,21 +436,46 @@ bprintf(struct buf *b, const char *fmt, ...)
 	}
 }
 
+/*
+ * Is live slot s the first one of its worker index?  Fix: during a rolling
+ * reload (old worker and its replacement) or a quick scale down and up (a
+ * retiring worker and a new one), two live slots share an index, and the
+ * metrics page had two series with the same labels, which OpenMetrics
+ * forbids and Prometheus rejects.  Such slots now make one series.
+ */
+static int
+first_of_index(const struct supervisor *sv, const struct view *v, int s)
+{
+	int	 t;
+
+	for (t = 0; t < s; t++)
+		if (v->live[t] &&
+		    sv->children[t].index == sv->children[s].index)
+			return 0;
+	return 1;
+}
+
 /* One counter family with a series per live worker plus the retired sum. */
 static void
 counter(struct buf *b, const struct supervisor *sv, const struct view *v,
     const char *name, const char *help, size_t off)
 {
-	int	 s;
+	uint64_t	 sum;
+	int		 s, t;
 
 #define FIELD(st) (*(const uint64_t *)((const char *)(st) + off))
 	bprintf(b, "# TYPE evbus_%s counter\n# HELP evbus_%s %s\n", name,
 	    name, help);
-	for (s = 0; s < EVBUS_SB_MAX_SLOTS; s++)
-		if (v->live[s])
-			bprintf(b, "evbus_%s_total{worker=\"%d\"} %llu\n", name,
-			    sv->children[s].index,
-			    (unsigned long long)FIELD(&v->slots[s].stats));
+	for (s = 0; s < EVBUS_SB_MAX_SLOTS; s++) {
+		if (!v->live[s] || !first_of_index(sv, v, s))
+			continue;
+		for (sum = 0, t = s; t < EVBUS_SB_MAX_SLOTS; t++)
+			if (v->live[t] &&
+			    sv->children[t].index == sv->children[s].index)
+				sum += FIELD(&v->slots[t].stats);
+		bprintf(b, "evbus_%s_total{worker=\"%d\"} %llu\n", name,
+		    sv->children[s].index, (unsigned long long)sum);
+	}
 	bprintf(b, "evbus_%s_total{worker=\"retired\"} %llu\n", name,
 	    (unsigned long long)FIELD(&sv->sb->retired));
 #undef FIELD
@@ -486,11 +511,20 @@ report_metrics(const struct supervisor *sv, size_t *len)
 #undef C
 	bprintf(&b, "# TYPE evbus_worker_up gauge\n"
 	    "# HELP evbus_worker_up 1 when the worker is consuming.\n");
-	for (s = 0; s < EVBUS_SB_MAX_SLOTS; s++)
-		if (v->live[s])
-			bprintf(&b, "evbus_worker_up{worker=\"%d\"} %d\n",
-			    sv->children[s].index,
-			    v->slots[s].state == EVBUS_SLOT_CONSUMING);
+	for (s = 0; s < EVBUS_SB_MAX_SLOTS; s++) {
+		int	 t, up = 0;
+
+		if (!v->live[s] || !first_of_index(sv, v, s))
+			continue;
+		/* Up when any worker holding the index consumes. */
+		for (t = s; t < EVBUS_SB_MAX_SLOTS; t++)
+			if (v->live[t] && sv->children[t].index ==
+			    sv->children[s].index &&
+			    v->slots[t].state == EVBUS_SLOT_CONSUMING)
+				up = 1;
+		bprintf(&b, "evbus_worker_up{worker=\"%d\"} %d\n",
+		    sv->children[s].index, up);
+	}
 	bprintf(&b, "# TYPE evbus_workers gauge\n"
 	    "# HELP evbus_workers Workers wanted and running.\n"
 	    "evbus_workers{kind=\"wanted\"} %d\n"

@@ -49,6 +49,7 @@ struct client {
 
 struct supervisor {
 	struct evbus_config	*conf;
+	struct evbus_config	*conf_orig;	/* the caller's; not ours to free */
 	const char		*conf_path;
 	struct evbus_scoreboard	*sb;
 	struct child		 children[EVBUS_SB_MAX_SLOTS];

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -75,7 +76,7 @@ test_seqlock_concurrent_writer(void)
 	struct evbus_slot	 copy;
 	volatile uint32_t	*stop;
 	uint64_t		 last = 0, seen = 0, reads = 0, torn = 0;
-	int64_t			 end;
+	int64_t			 start, end;
 	pid_t			 pid;
 	int			 status;
 	char			 why[256] = "";
@@ -95,8 +96,17 @@ test_seqlock_concurrent_writer(void)
 		_exit(0);
 	}
 	CU_ASSERT_FATAL(pid > 0);
-	end = evbus_mono_us() + HAMMER_US;
-	while (evbus_mono_us() < end) {
+	/*
+	 * At least HAMMER_US, and on a busy machine longer (up to 10x) until
+	 * the writer was seen to make progress often enough.
+	 */
+	start = evbus_mono_us();
+	end = start + HAMMER_US;
+	while (evbus_mono_us() < end || (seen < 100 &&
+	    evbus_mono_us() < start + 10 * HAMMER_US)) {
+		/* Now and then let a writer sharing our CPU in. */
+		if (reads % 256 == 255)
+			sched_yield();
 		cu_checkf(evbus_slot_read(&sb->slots[0], &copy) == 0,
 		    "evbus_slot_read gave up on a live writer");
 		reads++;
