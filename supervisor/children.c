@@ -150,6 +150,14 @@ sv_fork_worker(struct supervisor *sv, int slot, int index)
 
 	snprintf(name, sizeof(name), "worker[%d]", index);
 	log_procinit(name);
+	{
+		char	 err[256];
+
+		if (sv_drop_privileges(sv->conf, err, sizeof(err)) == -1) {
+			log_warnx("%s", err);
+			_exit(EVBUS_EX_CONFIG);
+		}
+	}
 	setproctitle("worker %d of group %s (%s)", index,
 	    sv->conf->consumer_group, sv->conf->queue_name);
 

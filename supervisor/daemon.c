@@ -123,6 +123,10 @@ sv_check_plugins(const struct evbus_config *conf, char *err, size_t errlen)
 		close(p[0]);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		setproctitle("plugin check");
+		if (sv_drop_privileges(conf, msg, sizeof(msg)) == -1) {
+			(void)write(p[1], msg, strlen(msg));
+			_exit(1);
+		}
 		if ((w = calloc(1, sizeof(*w))) == NULL)
 			_exit(1);
 		w->conf = conf;
@@ -164,9 +168,16 @@ sv_check_plugins(const struct evbus_config *conf, char *err, size_t errlen)
 	return -1;
 }
 
-/* Drop root to the configured user/group (after the socket is bound). */
-static int
-drop_privileges(const struct evbus_config *conf, char *err, size_t errlen)
+/*
+ * Drop root to the configured user/group.  Called in every child (workers,
+ * the probe, the plugin check) right after fork: plugin code and broker
+ * connections never run as root.  The supervisor itself keeps root, as
+ * nginx's master does, so a reload can read a root-only config file and
+ * it can remove its socket and pid file; it runs no plugin code and
+ * talks to nobody but its children and the status socket.
+ */
+int
+sv_drop_privileges(const struct evbus_config *conf, char *err, size_t errlen)
 {
 	struct passwd	*pw = NULL;
 	struct group	*gr = NULL;
@@ -202,6 +213,36 @@ drop_privileges(const struct evbus_config *conf, char *err, size_t errlen)
 		    strerror(errno));
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * The uid that may change things through the status socket besides root:
+ * the configured user's, or ours.  Also checks that user and group exist
+ * and that we can switch to them, so a typo stops start-up at once.
+ */
+int
+sv_owner_uid(const struct evbus_config *conf, uid_t *uid, char *err,
+    size_t errlen)
+{
+	struct passwd	*pw = NULL;
+
+	*uid = geteuid();
+	if (conf->user != NULL && (pw = getpwnam(conf->user)) == NULL) {
+		snprintf(err, errlen, "user %s: no such user", conf->user);
+		return -1;
+	}
+	if (conf->group != NULL && getgrnam(conf->group) == NULL) {
+		snprintf(err, errlen, "group %s: no such group", conf->group);
+		return -1;
+	}
+	if (pw != NULL && geteuid() != 0 && pw->pw_uid != geteuid()) {
+		snprintf(err, errlen, "user is %s but evbusd is not running "
+		    "as root: cannot switch", conf->user);
+		return -1;
+	}
+	if (pw != NULL)
+		*uid = pw->pw_uid;
 	return 0;
 }
 
@@ -293,14 +334,13 @@ supervisor_run(struct evbus_config *conf, const char *conf_path,
 			pidfile_remove(pfh);
 		return 1;
 	}
-	if (drop_privileges(conf, err, sizeof(err)) == -1) {
+	if (sv_owner_uid(conf, &sv->owner_uid, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
 		control_shutdown(sv);
 		if (pfh)
 			pidfile_remove(pfh);
 		return EVBUS_EX_CONFIG;
 	}
-	sv->owner_uid = geteuid();
 	if (!foreground) {
 		char	*abs;
 

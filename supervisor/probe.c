@@ -139,6 +139,17 @@ probe_start(struct supervisor *sv)
 	sigprocmask(SIG_SETMASK, &set, NULL);
 	control_close(sv);
 	log_procinit("probe");
+	{
+		char	 err[256];
+
+		if (sv_drop_privileges(sv->conf, err, sizeof(err)) == -1) {
+			log_warnx("%s", err);
+			_exit(1);
+		}
+	}
+	if (sv->conf->url.tls && !sv->conf->verify_ssl)
+		log_warnx("WARNING: TLS certificate verification is OFF "
+		    "(verify_ssl = false): the broker is not authenticated");
 	setproctitle("broker probe for %s", sv->conf->queue_name);
 	probe_loop(sv);
 	_exit(0);

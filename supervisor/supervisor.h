@@ -80,6 +80,10 @@ int	 supervisor_run(struct evbus_config *conf, const char *conf_path,
 double	 sv_now(void);
 int	 sv_check_plugins(const struct evbus_config *conf, char *err,
 	    size_t errlen);
+int	 sv_drop_privileges(const struct evbus_config *conf, char *err,
+	    size_t errlen);
+int	 sv_owner_uid(const struct evbus_config *conf, uid_t *uid, char *err,
+	    size_t errlen);
 
 /* children.c */
 void	 children_start(struct supervisor *sv);
