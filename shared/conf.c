@@ -106,8 +106,8 @@ static const struct conf_key conf_keys[] = {
 	  "tests only and is logged loudly.", NULL },
 	{ "ca_file", CONF_STRING_OPT, OFF(ca_file),
 	  NULL, 0, 0, NOMIN, NOMAX, 0, NULL,
-	  "CA bundle (PEM) to trust besides the system store; unset by "
-	  "default.", "\"/etc/evbus/ca.pem\"" },
+	  "CA bundle (PEM) to trust instead of the system store; unset: "
+	  "the system store.", "\"/etc/evbus/ca.pem\"" },
 	{ "cert_file", CONF_STRING_OPT, OFF(cert_file),
 	  NULL, 0, 0, NOMIN, NOMAX, 0, NULL,
 	  "Client certificate (PEM) for mutual TLS; needs key_file; unset by "
@@ -210,7 +210,7 @@ static const struct conf_key conf_keys[] = {
 	  "events.", NULL },
 
 	{ "workers", CONF_INT, OFF(workers),
-	  NULL, 2, 0, 1, 256, 0,
+	  NULL, 2, 0, 1, 128, 0,
 	  "The service",
 	  "Worker processes; each has its own connection.", NULL },
 	{ "plugin_dir", CONF_STRING, OFF(plugin_dir),
@@ -1037,6 +1037,15 @@ conf_finish(struct conf_ctx *ctx, struct evbus_config *cfg)
 			    "is set but cert_file is not; mutual TLS needs "
 			    "both");
 	}
+
+	/* eventsource-py's trap (wire spec 14.10): TLS files, plaintext URL. */
+	if (cfg->url.host[0] != '\0' && !cfg->url.tls &&
+	    (cfg->ca_file != NULL || cfg->cert_file != NULL ||
+	    cfg->key_file != NULL))
+		conf_errx(ctx, conf_seen(ctx, cfg->ca_file ? "ca_file" :
+		    cfg->cert_file ? "cert_file" : "key_file"), "TLS files "
+		    "are set but rabbitmq_url is amqp:// (plaintext); use an "
+		    "amqps:// URL for TLS, or remove them");
 
 	if (evbus_retry_policy_check(&cfg->retry, err, sizeof(err)) == -1) {
 		/* Point at the key the rule is about. */

@@ -195,10 +195,9 @@ config_test(const struct evbusd_opts *o)
 		}
 		if (o->verbose > 0)
 			printf("plugins: %s\n", err);
-	} else
-		fprintf(stderr, "%s: warning: plugin_dir %s does not exist "
-		    "(yet): no plugins checked\n", o->conf_path,
-		    cfg->plugin_dir);
+	} else if (o->verbose > 0)
+		printf("plugin_dir %s does not exist (yet): no plugins "
+		    "checked\n", cfg->plugin_dir);
 	printf("configuration OK\n");
 	evbus_config_free(cfg);
 	return 0;

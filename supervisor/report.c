@@ -17,6 +17,8 @@
 #include "event.h"
 #include "supervisor.h"
 
+#define PROBE_STALE_US	(30 * 1000000LL)	/* probe results older: stale */
+
 struct view {
 	struct evbus_worker_stats sum;		/* retired + live workers */
 	struct evbus_slot	 slots[EVBUS_SB_MAX_SLOTS];
@@ -283,7 +285,15 @@ report_health(const struct supervisor *sv, int *healthy, size_t *len)
 	if (v->consuming == 0)
 		add_error(err, sizeof(err), "no worker is consuming (%d of %d "
 		    "running)", v->nworkers, sv->target);
-	if (v->probe.at == 0)
+	if (v->probe.at != 0 &&
+	    (int64_t)time(NULL) * 1000000 - v->probe.at > PROBE_STALE_US) {
+		/* A probe stuck in a slow RPC must not vouch for the queue. */
+		snprintf(qs, sizeof(qs), "error: broker probe stale (last "
+		    "check %.0fs ago)", ((double)time(NULL) * 1e6 -
+		    (double)v->probe.at) / 1e6);
+		add_error(err, sizeof(err), "Queue check failed: %s", qs + 7);
+		ok = 0;
+	} else if (v->probe.at == 0)
 		snprintf(qs, sizeof(qs), "not_initialized");
 	else if (v->probe.queue_ok)
 		snprintf(qs, sizeof(qs), "accessible");

@@ -940,9 +940,10 @@ worker_run(struct worker *w, volatile sig_atomic_t *stop)
 		if (rc != 0) {
 			if (log_ratelimit(&rl))
 				log_warnx("%s%s; retrying in %.1fs", w->err,
-				    rc == EVBUS_AMQP_EFATAL ? " (check the "
-				    "user, password, vhost and permissions)" :
-				    "", backoff);
+				    rc == EVBUS_AMQP_EFATAL &&
+				    strstr(w->err, ": login to ") != NULL ?
+				    " (check the user, password, vhost and "
+				    "permissions)" : "", backoff);
 			nap(backoff * (0.8 + 0.4 * (evbus_retry_uniform() +
 			    1) / 2));
 			backoff = fmin(backoff * 2, c->reconnect_max_delay);

@@ -312,7 +312,7 @@ static const struct parse_case parse_cases[] = {
 	{ "publish_timeout = 5;", { E_DBL(publish_timeout, 5.0), E_END } },
 	{ "enable_tracing = false;", { E_INT(enable_tracing, 0), E_END } },
 	{ "workers = 1;", { E_INT(workers, 1), E_END } },
-	{ "workers = 256;", { E_INT(workers, 256), E_END } },
+	{ "workers = 128;", { E_INT(workers, 128), E_END } },
 	{ "plugin_dir = \"/nonexistent/evbus/plugins\";",
 	  { E_STR(plugin_dir, "/nonexistent/evbus/plugins"), E_END } },
 	{ "status_socket = \"/tmp/e.sock\"; status_socket_mode = \"0600\";",
@@ -488,9 +488,9 @@ static const struct fail_case fail_cases[] = {
 	  { "prefetch_count: 5000000000 is out of range (1..65535)" }, NULL },
 	{ "heartbeat = -1;", 1,
 	  { "heartbeat: -1 is out of range (0..65535)" }, NULL },
-	{ "workers = 0;", 1, { "workers: 0 is out of range (1..256)" }, NULL },
-	{ "workers = 257;", 1,
-	  { "workers: 257 is out of range (1..256)" }, NULL },
+	{ "workers = 0;", 1, { "workers: 0 is out of range (1..128)" }, NULL },
+	{ "workers = 129;", 1,
+	  { "workers: 129 is out of range (1..128)" }, NULL },
 	{ "max_retries = -1;", 1,
 	  { "max_retries: -1 is out of range (>= 0)" }, NULL },
 	{ "max_crashes = 0;", 1,
@@ -843,7 +843,7 @@ test_files(void)
 	if ((path = write_temp(tmpdir(), "# evbusd.conf\nworkers = 0;\n"
 	    "bogus = true;\n", 0600)) != NULL) {
 		snprintf(want, sizeof(want), "%s:2: workers: 0 is out of range "
-		    "(1..256)", path);
+		    "(1..128)", path);
 		snprintf(want2, sizeof(want2), "%s:3: unknown key \"bogus\"",
 		    path);
 		msgs[0] = want;
