@@ -46,6 +46,27 @@ struct dlq_msg {
 	size_t		 body_len;
 };
 
+/*
+ * Report a failed operation on the DLQ (the admin channel is reopened by
+ * the caller's next ctl_admin_channel, if any): a missing queue says so.
+ */
+static void
+dlq_fail_reply(struct ctl *ctl, amqp_rpc_reply_t r, const char *what)
+{
+	evbus_amqp_fail(&ctl->amqp, CTL_ADMIN_CHANNEL, r, what);
+	if (strstr(ctl->amqp.err, "404") != NULL)
+		ctl_warnx("queue %s does not exist (is enable_dlq on and the "
+		    "topology declared?)", ctl->conf->dlq_queue_name);
+	else
+		ctl_warnx("%s", ctl->amqp.err);
+}
+
+static void
+dlq_fail(struct ctl *ctl, const char *what)
+{
+	dlq_fail_reply(ctl, amqp_get_rpc_reply(ctl->amqp.conn), what);
+}
+
 /* One basic.get; 1 with a message, 0 when the queue is empty, -1 error. */
 static int
 get_one(struct ctl *ctl, amqp_message_t *msg, uint64_t *tag, char *rk,
@@ -61,12 +82,7 @@ get_one(struct ctl *ctl, amqp_message_t *msg, uint64_t *tag, char *rk,
 	if (r.reply_type != AMQP_RESPONSE_NORMAL) {
 		snprintf(what, sizeof(what), "basic.get on '%s'",
 		    c->dlq_queue_name);
-		evbus_amqp_fail(&ctl->amqp, CTL_ADMIN_CHANNEL, r, what);
-		if (strstr(ctl->amqp.err, "404") != NULL)
-			ctl_warnx("queue %s does not exist (is enable_dlq on "
-			    "and the topology declared?)", c->dlq_queue_name);
-		else
-			ctl_warnx("%s", ctl->amqp.err);
+		dlq_fail_reply(ctl, r, what);
 		return -1;
 	}
 	if (r.reply.id == AMQP_BASIC_GET_EMPTY_METHOD)
@@ -150,12 +166,7 @@ dlq_count(struct ctl *ctl)
 	if (ok == NULL) {
 		snprintf(what, sizeof(what), "queue.declare (passive) '%s'",
 		    ctl->conf->dlq_queue_name);
-		evbus_amqp_fail_last(&ctl->amqp, CTL_ADMIN_CHANNEL, what);
-		if (strstr(ctl->amqp.err, "404") != NULL)
-			ctl_warnx("queue %s does not exist",
-			    ctl->conf->dlq_queue_name);
-		else
-			ctl_warnx("%s", ctl->amqp.err);
+		dlq_fail(ctl, what);
 		return CTL_EX_FAIL;
 	}
 	if (ctl->json)
@@ -444,12 +455,7 @@ dlq_purge(struct ctl *ctl, int yes)
 	if (ok == NULL) {
 		snprintf(what, sizeof(what), "queue.purge '%s'",
 		    ctl->conf->dlq_queue_name);
-		evbus_amqp_fail_last(&ctl->amqp, CTL_ADMIN_CHANNEL, what);
-		if (strstr(ctl->amqp.err, "404") != NULL)
-			ctl_warnx("queue %s does not exist",
-			    ctl->conf->dlq_queue_name);
-		else
-			ctl_warnx("%s", ctl->amqp.err);
+		dlq_fail(ctl, what);
 		return CTL_EX_FAIL;
 	}
 	if (ctl->json)
