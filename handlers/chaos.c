@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include "evbus/handler.h"
+#include "jsonline.h"
 
 struct chaos {
 	const struct evbus_host_api	*api;
@@ -71,105 +72,6 @@ enum chaos_act {
 static const char *const chaos_outcomes[] = {
 	"ok", "retry", "fail", "segv", "abort", "hang", "exit"
 };
-
-struct line {
-	char	*buf;
-	size_t	 len;
-	size_t	 cap;
-	int	 oom;
-};
-
-/* Line formatting: the same as jsonl.c (plugins are single files). */
-static void
-line_add(struct line *l, const char *s, size_t n)
-{
-	size_t	 cap;
-	char	*nb;
-
-	if (l->oom)
-		return;
-	if (l->len + n + 1 > l->cap) {
-		cap = l->cap != 0 ? l->cap : 1024;
-		while (cap < l->len + n + 1)
-			cap *= 2;
-		if ((nb = realloc(l->buf, cap)) == NULL) {
-			l->oom = 1;
-			return;
-		}
-		l->buf = nb;
-		l->cap = cap;
-	}
-	memcpy(l->buf + l->len, s, n);
-	l->len += n;
-	l->buf[l->len] = '\0';
-}
-
-static void
-line_lit(struct line *l, const char *s)
-{
-	line_add(l, s, strlen(s));
-}
-
-static void
-line_str(struct line *l, const char *s)
-{
-	const char	*run;
-	char		 esc[8];
-
-	if (s == NULL) {
-		line_lit(l, "null");
-		return;
-	}
-	line_lit(l, "\"");
-	for (run = s; *s != '\0'; s++) {
-		if ((unsigned char)*s >= 0x20 && *s != '"' && *s != '\\')
-			continue;
-		line_add(l, run, (size_t)(s - run));
-		switch (*s) {
-		case '"':	line_lit(l, "\\\""); break;
-		case '\\':	line_lit(l, "\\\\"); break;
-		case '\n':	line_lit(l, "\\n"); break;
-		case '\r':	line_lit(l, "\\r"); break;
-		case '\t':	line_lit(l, "\\t"); break;
-		default:
-			snprintf(esc, sizeof(esc), "\\u%04x",
-			    (unsigned int)(unsigned char)*s);
-			line_lit(l, esc);
-			break;
-		}
-		run = s + 1;
-	}
-	line_add(l, run, (size_t)(s - run));
-	line_lit(l, "\"");
-}
-
-static void
-line_int(struct line *l, long long v)
-{
-	char	 buf[24];
-	int	 n;
-
-	n = snprintf(buf, sizeof(buf), "%lld", v);
-	line_add(l, buf, (size_t)n);
-}
-
-static void
-line_body(struct line *l, const char *body, size_t len)
-{
-	size_t	 i, start;
-
-	if (body == NULL || len == 0) {
-		line_lit(l, "null");
-		return;
-	}
-	start = l->len;
-	line_add(l, body, len);
-	if (l->oom)
-		return;
-	for (i = start; i < l->len; i++)
-		if (l->buf[i] == '\n' || l->buf[i] == '\r')
-			l->buf[i] = ' ';
-}
 
 /* Append the attempt to the record file; failures are only logged. */
 static void
