@@ -309,16 +309,37 @@ child_died(struct supervisor *sv, int s, int status)
 		c->state = CHILD_FREE;
 		return;
 	}
-	/* Restart with exponential backoff; a stable worker resets it. */
-	if (lived >= STABLE_AFTER || c->backoff == 0)
-		c->backoff = BACKOFF_MIN;
-	else
-		c->backoff = c->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX :
-		    c->backoff * 2;
+	/*
+	 * A worker that ran fine for a while is replaced at once: its
+	 * prefetched messages are back in the queue and someone must take
+	 * them.  Only a crash loop waits, with exponential backoff.
+	 */
 	c->state = CHILD_WAITING;
-	c->restart_at = sv_now() + c->backoff;
 	sv->sb->restarts++;
+	if (lived >= STABLE_AFTER) {
+		c->backoff = BACKOFF_MIN / 2;	/* the next quick crash waits */
+		c->restart_at = sv_now();
+		log_info("restarting worker %d now", c->index);
+		return;
+	}
+	c->backoff = c->backoff < BACKOFF_MIN ? BACKOFF_MIN :
+	    c->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : c->backoff * 2;
+	c->restart_at = sv_now() + c->backoff;
 	log_info("restarting worker %d in %.1fs", c->index, c->backoff);
+}
+
+/* Milliseconds until the next delayed restart is due, at most max. */
+int
+children_next_due(struct supervisor *sv, int max)
+{
+	double	 now = sv_now(), wait = max / 1000.0;
+	int	 s;
+
+	for (s = 0; s < EVBUS_SB_MAX_SLOTS; s++)
+		if (sv->children[s].state == CHILD_WAITING &&
+		    sv->children[s].restart_at - now < wait)
+			wait = sv->children[s].restart_at - now;
+	return wait <= 0 ? 0 : (int)(wait * 1000) + 1;
 }
 
 void

@@ -431,7 +431,7 @@ supervisor_run(struct evbus_config *conf, const char *conf_path,
 		pfd[0].events = POLLIN;
 		nfds = 1 + control_pollfds(sv, pfd + 1,
 		    (int)(sizeof(pfd) / sizeof(pfd[0])) - 1);
-		n = poll(pfd, (nfds_t)nfds, 200);
+		n = poll(pfd, (nfds_t)nfds, children_next_due(sv, 200));
 		if (n == -1 && errno != EINTR)
 			fatal("poll");
 		if (n > 0 && (pfd[0].revents & POLLIN))

@@ -89,6 +89,7 @@ int	 sv_owner_uid(const struct evbus_config *conf, uid_t *uid, char *err,
 void	 children_start(struct supervisor *sv);
 void	 children_reap(struct supervisor *sv);
 void	 children_tick(struct supervisor *sv);
+int	 children_next_due(struct supervisor *sv, int max);
 void	 children_scale(struct supervisor *sv, int n);
 void	 children_stop_all(struct supervisor *sv, int sig);
 int	 children_alive(const struct supervisor *sv);

@@ -557,6 +557,9 @@ section "kill -9 of a worker under load"
 # 600 events of 20 ms each keep 3 workers busy for 4 s or more.
 st0=$(st '(d["restarts"], d["crashes"])')
 victim=$(pid_of_index 1)
+# A worker that ran fine for 10 s is replaced at once (no backoff).
+aged() { [ "$(ps -o etimes= -p "$1" | tr -d ' ')" -ge "$2" ]; }
+wait_for 20 aged "$victim" 11
 py gen 600 "$T_DIR/ev600.jsonl" '{"sleep_ms": 20}'
 start_poller stats "$T_DIR/poll-kill.jsonl"
 wait_for 10 test -s "$T_DIR/poll-kill.jsonl"
@@ -579,6 +582,8 @@ check "messages the killed worker had were redelivered ($(st 'd["redelivered"]')
     [ "$(st 'd["redelivered"]')" -ge 1 ]
 check "log: worker 1 killed by signal 9" \
     log_has "worker 1 (pid $victim) killed by signal 9 (SIGKILL)"
+check "log: worker 1 (up more than 10 s) restarted at once, no backoff" \
+    log_has "restarting worker 1 now"
 wait_for 10 metrics_pair
 checkpy "status adds up after a death: per_worker + retired == total" \
     adds_up "$T_DIR/st.json" 0
