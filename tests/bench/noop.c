@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "evbus/handler.h"
 
@@ -24,6 +25,7 @@ struct noop {
 	const struct evbus_host_api	*api;
 	struct evbus_host		*host;
 	const char			*out;
+	int64_t				 wait_us;
 	int64_t				 first, last;
 	uint64_t			 count;
 	int64_t				*lat;
@@ -51,6 +53,8 @@ noop_init(const struct evbus_host_api *api, struct evbus_host *host,
 		return -1;
 	n->api = api;
 	n->host = host;
+	if (api->config_int(host, "wait_us", &n->wait_us) != 0)
+		n->wait_us = 0;
 	if (api->config_string(host, "out", &n->out) == 0 &&
 	    (n->lat = calloc(MAX_LAT, sizeof(*n->lat))) == NULL) {
 		free(n);
@@ -67,6 +71,8 @@ noop_handle(void *state, const struct evbus_event_view *ev,
 	struct noop	*n = state;
 	int64_t		 t, sent;
 
+	if (n->wait_us > 0)
+		usleep((useconds_t)n->wait_us);
 	if (n->out == NULL)
 		return EVBUS_OK;
 	t = now_us();

@@ -2,16 +2,23 @@
 # run.sh: evbus's benchmark suite (`make bench`).  Starts its own throwaway
 # RabbitMQ and measures, side by side in one run so the ratios hold on a
 # noisy machine:
-#   - consume throughput: a minimal rabbitmq-c consumer (the ceiling for one
-#     connection) vs evbusd with a no-op handler, 1/2/4 workers x prefetch
-#     1/10/100;
-#   - latency from publish to handled at a moderate fixed rate;
-#   - publishing: confirmed pipelined vs unconfirmed (publish_bench);
-#   - restart time: SIGKILL of a worker to its replacement consuming;
-#   - memory: RSS of the supervisor and of each worker.
+#   consume   throughput: a minimal rabbitmq-c consumer (the ceiling for one
+#             connection) vs evbusd with a no-op handler, 1/2/4 workers x
+#             prefetch 1/10/100, in interleaved rounds;
+#   wait      evbusd with a handler that waits 1 ms per event (what the pool
+#             is for), 1/2/4/8 workers;
+#   python    for comparison, where Debian's python3-aio-pika and
+#             python3-celery are installed: a bare aio-pika consumer and a
+#             Celery prefork pool on the same events;
+#   latency   publish to handled at a moderate fixed rate;
+#   restart   SIGKILL of a worker to its replacement consuming, and memory
+#             (RSS of the supervisor and of each worker);
+#   publish   confirmed pipelined vs unconfirmed (publish_bench).
 # Every figure is the median of BENCH_RUNS runs (default 3).
-# Environment: BENCH_N (messages per run, 20000), BENCH_SIZE (bytes, 512),
-# BENCH_RUNS, BENCH_RATE (latency run, msgs/s, 1000).
+# Environment: BENCH_ONLY (sections to run, e.g. "consume latency"; all by
+# default), BENCH_N (messages per run, 20000), BENCH_SIZE (bytes, 512),
+# BENCH_RUNS, BENCH_RATE (latency run, msgs/s, 1000), BENCH_WAIT_N
+# (messages per "wait" run, 3000), BENCH_PYTHON (/usr/bin/python3).
 set -u
 : "${EVBUS_SRCDIR:?run through make bench}"
 : "${EVBUS_BUILDDIR:?run through make bench}"
@@ -20,13 +27,16 @@ N=${BENCH_N:-20000}
 SIZE=${BENCH_SIZE:-512}
 RUNS=${BENCH_RUNS:-3}
 RATE=${BENCH_RATE:-1000}
+PY=${BENCH_PYTHON:-/usr/bin/python3}
 CB=$B/tests/bench/consume_bench
 T=$(mktemp -d /tmp/evbus-bench.XXXXXX)
 EVBUSD_PID=""
 
 cleanup() {
-	[ -n "$EVBUSD_PID" ] && kill -KILL "$EVBUSD_PID" 2>/dev/null
-	pkill -KILL -f "evbusd -d -f $T/" 2>/dev/null
+	if [ -n "$EVBUSD_PID" ]; then
+		pkill -KILL -P "$EVBUSD_PID" 2>/dev/null
+		kill -KILL "$EVBUSD_PID" 2>/dev/null
+	fi
 	bash "$EVBUS_SRCDIR/tests/broker.sh" stop "$T/broker" >/dev/null 2>&1
 	rm -rf "$T"
 }
@@ -40,6 +50,8 @@ mkdir -p "$T/plugins"
 chmod 755 "$T/plugins"
 cp "$B/tests/bench/.libs/noop.so" "$T/plugins/" || exit 1
 
+want() { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]; }
+
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print 0 }'; }
 
 # rate FILES...: messages/s from the "first/last/count" lines.
@@ -50,7 +62,7 @@ rate_of() {
 	     END { if (l > f) printf "%.0f\n", n / ((l - f) / 1e6); else print 0 }' "$@"
 }
 
-conf() {	# conf WORKERS PREFETCH
+conf() {	# conf WORKERS PREFETCH [WAIT_US]
 	cat > "$T/evbusd.conf" <<EOF
 rabbitmq_url = "$URL";
 exchange_name = "bench";
@@ -62,20 +74,27 @@ plugin_dir = "$T/plugins";
 status_socket = "$T/evbusd.sock";
 pid_file = "$T/evbusd.pid";
 heartbeat = 30;
-handlers = { noop = { out = "$T/noop"; }; };
+handlers = { noop = { out = "$T/noop"; wait_us = ${3:-0}; }; };
 EOF
 	chmod 600 "$T/evbusd.conf"
 }
 
-queue_len() { rmq list_queues name messages | awk '$1 == "bench.g" { print $2 }'; }
+# consumed: what evbusd's status socket says it has consumed (cheap; polling
+# the queue with rabbitmqctl would start an Erlang VM ten times a second and
+# steal the CPU the measured run needs).
+consumed() {
+	"$B/evbusctl" -f "$T/evbusd.conf" status 2>/dev/null |
+	    awk '/^consumed:/ { print $2 }'
+}
 
-wait_empty() {
-	local i
-	for i in $(seq 1 1200); do
-		[ "$(queue_len)" = 0 ] && return 0
-		sleep 0.1
+wait_consumed() {	# wait_consumed N
+	local i c
+	for i in $(seq 1 6000); do
+		c=$(consumed)
+		[ -n "$c" ] && [ "$c" -ge "$1" ] && return 0
+		sleep 0.05
 	done
-	echo "queue did not drain" >&2
+	echo "evbusd consumed ${c:-nothing} of $1 messages in 300 s" >&2
 	return 1
 }
 
@@ -106,12 +125,13 @@ baseline_run() {	# PREFETCH -> msgs/s
 	rate_of "$T/base.out"
 }
 
-evbus_run() {	# WORKERS PREFETCH -> msgs/s
-	conf "$1" "$2"
+evbus_run() {	# WORKERS PREFETCH [WAIT_US [N]] -> msgs/s
+	local n=${4:-$N}
+	conf "$1" "$2" "${3:-0}"
 	rm -f "$T"/noop.*
-	"$CB" preload "$URL" bench.g "$N" "$SIZE" || return 1
+	"$CB" preload "$URL" bench.g "$n" "$SIZE" || return 1
 	start_evbusd || return 1
-	wait_empty
+	wait_consumed "$n" || return 1
 	stop_evbusd
 	rate_of "$T"/noop.*
 }
@@ -121,79 +141,177 @@ printf '\nevbus benchmark: %s messages of %s bytes, median of %s runs\n' \
 printf 'machine: %s, %s cores, %s\n\n' "$(uname -m)" "$(nproc)" \
     "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 
-printf '%-34s %12s %10s\n' "consume (no-op handler)" "msgs/s" "vs base"
-declare -A BASE
-for p in 1 10 100; do
-	BASE[$p]=$(for r in $(seq 1 "$RUNS"); do baseline_run "$p"; done | median)
-	printf '%-34s %12s %10s\n' "baseline rabbitmq-c, prefetch $p" \
-	    "${BASE[$p]}" "1.00"
-done
-for w in 1 2 4; do
+# Rounds are interleaved: each one measures the baseline and then every
+# evbusd pool at that prefetch, so drift (other load on the machine, the
+# broker's own state) hits both sides alike.  "vs base" is the median of
+# the per-round ratios.
+row() {	# row LABEL KEY: median msgs/s and ratio of KEY's lines in $T/rates
+	local v r
+	v=$(awk -v k="$2" '$1 == k { print $3 }' "$T/rates" | median)
+	r=$(awk -v k="$2" '$1 == k && $4 > 0 { printf "%.4f\n", $3 / $4 }' \
+	    "$T/rates" | median)
+	printf '%-34s %12s %10.2f\n' "$1" "$v" "$r"
+}
+if want consume; then
+	printf '%-34s %12s %10s\n' "consume (no-op handler)" "msgs/s" "vs base"
 	for p in 1 10 100; do
-		v=$(for r in $(seq 1 "$RUNS"); do evbus_run "$w" "$p"; done | median)
-		printf '%-34s %12s %10s\n' "evbusd $w worker(s), prefetch $p" "$v" \
-		    "$(awk -v a="$v" -v b="${BASE[$p]}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')"
+		: > "$T/rates"
+		for r in $(seq 1 "$RUNS"); do
+			b=$(baseline_run "$p")
+			echo "base $r $b $b" >> "$T/rates"
+			for w in 1 2 4; do
+				echo "w$w $r $(evbus_run "$w" "$p") $b" >> "$T/rates"
+			done
+		done
+		row "baseline rabbitmq-c, prefetch $p" base
+		for w in 1 2 4; do
+			row "evbusd $w worker(s), prefetch $p" "w$w"
+		done
 	done
-done
+fi
 
-# Latency at a moderate fixed rate.
+# What the pool is for: handlers that wait (a database, an HTTP call).
+if want wait; then
+	WN=${BENCH_WAIT_N:-3000}
+	printf '\n%-34s %12s %10s\n' "handler waiting 1 ms per event" \
+	    "msgs/s" "vs 1 wkr"
+	: > "$T/rates"
+	for r in $(seq 1 "$RUNS"); do
+		one=$(evbus_run 1 10 1000 "$WN")
+		echo "w1 $r $one $one" >> "$T/rates"
+		for w in 2 4 8; do
+			echo "w$w $r $(evbus_run "$w" 10 1000 "$WN") $one" \
+			    >> "$T/rates"
+		done
+	done
+	for w in 1 2 4 8; do
+		row "evbusd $w worker(s), prefetch 10" "w$w"
+	done
+fi
+
+# Python consumers on the same events, where Debian's packages are there.
+# Celery needs its own queue (it declares it without our DLQ arguments) and
+# its own task messages, which carry the same event as their argument.
+aiopika_run() {	# PREFETCH -> msgs/s
+	"$CB" preload "$URL" bench.g "$N" "$SIZE" || return 1
+	"$PY" "$EVBUS_SRCDIR/tests/bench/aiopika_bench.py" "$URL" bench.g \
+	    "$N" "$1" > "$T/aiopika.out" || return 1
+	rate_of "$T/aiopika.out"
+}
+celery_run() {	# CONCURRENCY PREFETCH -> msgs/s
+	local cy=$EVBUS_SRCDIR/tests/bench/celery_bench.py
+	mkdir -p "$T/celery"
+	"$PY" "$cy" preload "$URL" bench.celery "$N" "$SIZE" || return 1
+	"$PY" "$cy" run "$URL" bench.celery "$N" "$1" "$2" "$T/celery/out" \
+	    2>> "$T/celery.log" || return 1
+	rate_of "$T"/celery/out.*
+}
+if want python; then
+	printf '\n%-34s %12s %10s\n' "python, same events" "msgs/s" "vs base"
+	if "$PY" -c 'import aio_pika' 2>/dev/null; then
+		for p in 10 100; do
+			: > "$T/rates"
+			for r in $(seq 1 "$RUNS"); do
+				b=$(baseline_run "$p")
+				echo "a $r $(aiopika_run "$p") $b" >> "$T/rates"
+			done
+			row "aio-pika bare consumer, prefetch $p" a
+		done
+	else
+		echo "aio-pika: not installed (apt-get install python3-aio-pika)"
+	fi
+	if "$PY" -c 'import celery' 2>/dev/null; then
+		for c in 2 4; do
+			: > "$T/rates"
+			for r in $(seq 1 "$RUNS"); do
+				b=$(baseline_run 100)
+				echo "c $r $(celery_run "$c" 100) $b" >> "$T/rates"
+			done
+			row "Celery prefork $c procs, prefetch 100" c
+		done
+	else
+		echo "Celery: not installed (apt-get install python3-celery)"
+	fi
+fi
+
+# Latency at a moderate fixed rate: p50/p90/p99 of each run, then the
+# median of the runs.
 pct() {	# pct FILE P
 	awk '/^lat/ { print $2 }' "$1" | sort -n | awk -v p="$2" \
-	    '{ v[NR] = $1 } END { if (NR) { i = int(NR * p / 100 + 0.999); if (i < 1) i = 1; printf "%.2f", v[i] / 1000 } }'
+	    '{ v[NR] = $1 } END { if (NR) { i = int(NR * p / 100 + 0.999); if (i < 1) i = 1; printf "%.2f\n", v[i] / 1000 } }'
 }
-LN=$((RATE * 5))
-printf '\n%-34s %10s %10s %10s\n' "latency publish->handled ($RATE/s)" \
-    "p50 ms" "p90 ms" "p99 ms"
-"$CB" latency "$URL" bench.g "$LN" 10 > "$T/lat.base" &
-lp=$!
-sleep 0.5
-"$CB" rate "$URL" bench.g "$LN" "$RATE"
-wait "$lp"
-printf '%-34s %10s %10s %10s\n' "baseline rabbitmq-c, prefetch 10" \
-    "$(pct "$T/lat.base" 50)" "$(pct "$T/lat.base" 90)" "$(pct "$T/lat.base" 99)"
-conf 2 10
-rm -f "$T"/noop.*
-start_evbusd
-"$CB" rate "$URL" bench.g "$LN" "$RATE"
-wait_empty
-stop_evbusd
-cat "$T"/noop.* > "$T/lat.evbus"
-printf '%-34s %10s %10s %10s\n' "evbusd 2 workers, prefetch 10" \
-    "$(pct "$T/lat.evbus" 50)" "$(pct "$T/lat.evbus" 90)" "$(pct "$T/lat.evbus" 99)"
+lat_row() {	# lat_row LABEL KEY
+	printf '%-34s %10s %10s %10s\n' "$1" \
+	    "$(awk -v k="$2" '$1 == k { print $2 }' "$T/lat" | median)" \
+	    "$(awk -v k="$2" '$1 == k { print $3 }' "$T/lat" | median)" \
+	    "$(awk -v k="$2" '$1 == k { print $4 }' "$T/lat" | median)"
+}
+if want latency; then
+	LN=$((RATE * 5))
+	printf '\n%-34s %10s %10s %10s\n' "latency publish->handled ($RATE/s)" \
+	    "p50 ms" "p90 ms" "p99 ms"
+	: > "$T/lat"
+	for r in $(seq 1 "$RUNS"); do
+		"$CB" latency "$URL" bench.g "$LN" 10 > "$T/lat.base" &
+		lp=$!
+		sleep 0.5
+		"$CB" rate "$URL" bench.g "$LN" "$RATE"
+		wait "$lp"
+		echo "base $(pct "$T/lat.base" 50) $(pct "$T/lat.base" 90)" \
+		    "$(pct "$T/lat.base" 99)" >> "$T/lat"
+		conf 2 10
+		rm -f "$T"/noop.*
+		start_evbusd
+		"$CB" rate "$URL" bench.g "$LN" "$RATE"
+		wait_consumed "$LN"
+		stop_evbusd
+		cat "$T"/noop.* > "$T/lat.evbus"
+		echo "evbus $(pct "$T/lat.evbus" 50) $(pct "$T/lat.evbus" 90)" \
+		    "$(pct "$T/lat.evbus" 99)" >> "$T/lat"
+	done
+	lat_row "baseline rabbitmq-c, prefetch 10" base
+	lat_row "evbusd 2 workers, prefetch 10" evbus
+fi
 
 # Restart time and memory.
-conf 2 10
-start_evbusd
+worker0() {	# "PID STATE" of worker 0
+	"$B/evbusctl" -f "$T/evbusd.conf" workers 2>/dev/null |
+	    awk '$1 == "0" { print $2, $3 }'
+}
 restart_once() {
-	local old new i t0 t1 js
-	js=$("$B/evbusctl" -f "$T/evbusd.conf" workers --json)
-	old=$(printf '%s' "$js" | python3 -c 'import json,sys; print([w["pid"] for w in json.load(sys.stdin) if w["index"] == 0][0])')
+	local old new i t0 t1
+	old=$(worker0 | awk '$2 == "consuming" { print $1 }')
+	[ -n "$old" ] || { echo "-1"; return; }
 	t0=$(date +%s%N)
 	kill -KILL "$old"
-	for i in $(seq 1 2000); do
-		js=$("$B/evbusctl" -f "$T/evbusd.conf" workers --json 2>/dev/null)
-		new=$(printf '%s' "$js" | python3 -c 'import json,sys; w=[w for w in json.load(sys.stdin) if w["index"] == 0 and w["state"] == "consuming"]; print(w[0]["pid"] if w else "")' 2>/dev/null)
+	for i in $(seq 1 5000); do
+		new=$(worker0 | awk '$2 == "consuming" { print $1 }')
 		if [ -n "$new" ] && [ "$new" != "$old" ]; then
 			t1=$(date +%s%N)
 			echo $(( (t1 - t0) / 1000000 ))
 			return
 		fi
-		sleep 0.01
 	done
 	echo "-1"
 }
-sleep 1
-rt=$(for r in $(seq 1 "$RUNS"); do restart_once; sleep 12; done | median)
-printf '\n%-34s %10s ms\n' "restart (SIGKILL -> consuming)" "$rt"
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
-printf '%-34s %10s KiB\n' "RSS supervisor" "$(rss "$EVBUSD_PID")"
-for pid in $(pgrep -P "$EVBUSD_PID" -f "evbusd: worker"); do
-	printf '%-34s %10s KiB\n' "RSS worker (pid $pid)" "$(rss "$pid")"
-done
-stop_evbusd
+if want restart; then
+	conf 2 10
+	start_evbusd
+	# A worker that ran 10 s is replaced at once; a younger one backs off.
+	sleep 11
+	rt=$(for r in $(seq 1 "$RUNS"); do restart_once; sleep 11; done |
+	    median)
+	printf '\n%-34s %10s ms\n' "restart (SIGKILL -> consuming)" "$rt"
+	printf '%-34s %10s KiB\n' "RSS supervisor" "$(rss "$EVBUSD_PID")"
+	for pid in $(pgrep -P "$EVBUSD_PID" -f "evbusd: worker"); do
+		printf '%-34s %10s KiB\n' "RSS worker (pid $pid)" "$(rss "$pid")"
+	done
+	stop_evbusd
+fi
 
 # Publishing.
-if [ -x "$B/tests/bench/publish_bench" ]; then
+if want publish && [ -x "$B/tests/bench/publish_bench" ]; then
 	printf '\npublishing (publish_bench)\n'
 	"$B/tests/bench/publish_bench" "$URL" "$N" "$SIZE"
 fi
