@@ -5,7 +5,9 @@
  * is serialised, and the result must parse again (without defaults: it
  * is what evbus puts on the wire) to the same event, field by field, and
  * serialise to the same bytes.  The text helpers that take C strings (UUIDs, times)
- * get the input too.  Any crash, sanitizer report or abort() is a bug.
+ * get the input too.  The body parser must also agree with the old
+ * three-pass one kept in event_ref.h: same verdict, same tree, same bytes
+ * out.  Any crash, sanitizer report or abort() is a bug.
  */
 #include "config.h"
 
@@ -17,6 +19,7 @@
 #include <json-c/json.h>
 
 #include "event.h"
+#include "event_ref.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -100,10 +103,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct evbus_event	 ev;
 	struct json_object	*obj;
 	char			 err[512], *s, uuid[EVBUS_UUID_LEN + 1];
+	char			 why[1024];
 	char			 when[EVBUS_TIME_LEN];
 	int64_t			 sec;
 	int32_t			 usec;
 	size_t			 i;
+
+	if (json_diff((const char *)data, size, why, sizeof(why)) == -1) {
+		fprintf(stderr, "the old and the new parser differ: %s\n",
+		    why);
+		abort();
+	}
 
 	for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
 		if (evbus_event_parse((const char *)data, size, flags[i], &ev,
