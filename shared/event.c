@@ -986,11 +986,10 @@ c_locale_init(void)
 }
 
 /*
- * The number at jp->p.  Strict RFC 8259 syntax, with the leading zeros
- * json-c's tokener let through and evbus's old token check did not catch
- * (it saw "00" as two numbers): "00" is 0, "-01" is -1 and "01.5" is 1.5
- * (keeping its text); "01" alone is refused.  An integer beyond 64 bits is
- * refused, except after "-0", where json-c clamped it to INT64_MIN.
+ * The number at jp->p, in strict RFC 8259 syntax.  Leading zeros ("00",
+ * "-01", "01.5") are refused as Python's json does, so eventsource-py and
+ * evbus agree on them; json-c's tokener took them.  An integer beyond 64
+ * bits is refused.
  */
 static int
 jp_number(struct jparse *jp, struct json_object **out)
@@ -1035,6 +1034,8 @@ jp_number(struct jparse *jp, struct json_object **out)
 	if (p < end && (*p == '.' || *p == 'e' || *p == 'E' || *p == '+' ||
 	    *p == '-'))
 		goto malformed;
+	if (nz > 0 && nz + nd > 1)
+		return jp_fail(jp, start, "leading zeros are not allowed");
 	jp->p = p;
 
 	if (dbl) {
@@ -1052,11 +1053,8 @@ jp_number(struct jparse *jp, struct json_object **out)
 			return jp_nomem(jp);
 		return 0;
 	}
-	if (!neg && nz > 0 && nd > 0)
-		goto malformed;
-	/* The old check saw the digits after "-0" as a number of their own. */
-	if ((neg && nz == 0) ? nd > 19 || (nd == 19 && memcmp(d, i64min,
-	    19) > 0) : nd > 20 || (nd == 20 && memcmp(d, u64max, 20) > 0))
+	if (neg ? nd > 19 || (nd == 19 && memcmp(d, i64min, 19) > 0) :
+	    nd > 20 || (nd == 20 && memcmp(d, u64max, 20) > 0))
 		return jp_fail(jp, start, "integer out of 64-bit range");
 	for (v = 0; d < p; d++)
 		v = v * 10 + (*d - '0');
@@ -1064,8 +1062,8 @@ jp_number(struct jparse *jp, struct json_object **out)
 		*out = v <= INT64_MAX ? json_object_new_int64((int64_t)v) :
 		    json_object_new_uint64(v);
 	else
-		*out = json_object_new_int64(v > INT64_MAX ? INT64_MIN :
-		    -(int64_t)v);
+		*out = v > INT64_MAX ? json_object_new_int64(INT64_MIN) :
+		    json_object_new_int64(-(int64_t)v);
 	return *out == NULL ? jp_nomem(jp) : 0;
 
 malformed:

@@ -220,6 +220,17 @@ ref_json_strict_check(const unsigned char *s, size_t n, size_t *off,
 			else
 				while (i < n && ref_is_digit(s[i]))
 					i++;
+			/*
+			 * Not in the old code: leading zeros ("00", "01.5"),
+			 * which json-c took and Python refuses, are now
+			 * refused (a deliberate change, see jp_number()).
+			 */
+			if (s[i - 1] == '0' && i - start - neg == 1 && i < n &&
+			    ref_is_digit(s[i])) {
+				*off = start;
+				*why = "leading zeros are not allowed";
+				return -1;
+			}
 			digits = i - start - neg;
 			if (i < n && s[i] == '.') {
 				if (++i >= n || !ref_is_digit(s[i]))

@@ -837,7 +837,13 @@ test_invalid_json(void)
 		{ "{" REQ ",\"x\":\"a", "\\x\"}", "invalid escape in string" },
 		{ "{" REQ ",\"x\":\"a", "\\u12G4\"}",
 		  "invalid \\u escape in string" },
-		{ "{" REQ ",\"x\":", "01}", "malformed number" },
+		{ "{" REQ ",\"x\":", "01}", "leading zeros are not allowed" },
+		{ "{" REQ ",\"x\":", "-01}", "leading zeros are not allowed" },
+		{ "{" REQ ",\"x\":", "00}", "leading zeros are not allowed" },
+		{ "{" REQ ",\"x\":", "01.5}", "leading zeros are not allowed" },
+		{ "{" REQ ",\"x\":", "-00e5}", "leading zeros are not allowed" },
+		{ "{" REQ ",\"x\":[0,", "-0018446744073709551615]}",
+		    "leading zeros are not allowed" },
 		{ "{" REQ ",\"x\":", "-}", "malformed number" },
 		{ "{" REQ ",\"x\":", "1e5+1}", "malformed number" },
 		{ "{" REQ ",\"x\":", ".5}", "unexpected character" },
@@ -1843,7 +1849,7 @@ test_parse_tree(void)
 {
 	static const char in[] = "{\"i\":9223372036854775807,"
 	    "\"u\":9223372036854775808,\"n\":-9223372036854775808,"
-	    "\"z\":-0,\"d\":1.50,\"e\":1E+5,\"m\":-01,\"s\":\"a\\u0000b\","
+	    "\"z\":-0,\"d\":1.50,\"e\":1E+5,\"m\":-0.0,\"s\":\"a\\u0000b\","
 	    "\"k\":\"\\ud83d\\ude00\",\"b\":[true,false,null],"
 	    "\"p\":\"\\uD836\\uDE00\\udbf7\\udfff\",\"i\":7}";
 	struct json_object	*obj, *v;
@@ -1878,9 +1884,10 @@ test_parse_tree(void)
 	json_object_object_get_ex(obj, "e", &v);
 	CU_ASSERT(json_object_get_double(v) == 1e5);
 	CU_ASSERT_STRING_EQUAL(json_object_to_json_string(v), "1E+5");
-	/* json-c's leading zero after "-": kept for compatibility. */
+	/* A negative zero double keeps its text. */
 	json_object_object_get_ex(obj, "m", &v);
-	CU_ASSERT_EQUAL(json_object_get_int64(v), -1);
+	CU_ASSERT(json_object_is_type(v, json_type_double));
+	CU_ASSERT_STRING_EQUAL(json_object_to_json_string(v), "-0.0");
 	json_object_object_get_ex(obj, "s", &v);
 	CU_ASSERT_EQUAL(json_object_get_string_len(v), 3);
 	CU_ASSERT(memcmp(json_object_get_string(v), "a\0b", 4) == 0);
