@@ -10,7 +10,16 @@
  *	last <us>
  *	count <n>
  *	lat <us>	(one line per event with sent_us)
+ *
+ * With counter = "/path" (an 8-byte file the bench creates), done_at = N
+ * and done = "/path/fifo", the workers count events in that shared file
+ * and the one that reaches N writes a line to the FIFO: the bench learns
+ * that a run is over without polling anything while it runs.
  */
+#include <sys/mman.h>
+
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +35,9 @@ struct noop {
 	struct evbus_host		*host;
 	const char			*out;
 	int64_t				 wait_us;
+	uint64_t			*counter;	/* shared, or NULL */
+	int64_t				 done_at;
+	const char			*done;
 	int64_t				 first, last;
 	uint64_t			 count;
 	int64_t				*lat;
@@ -48,6 +60,8 @@ noop_init(const struct evbus_host_api *api, struct evbus_host *host,
     void **state)
 {
 	struct noop	*n;
+	const char	*path = "out";
+	int		 fd;
 
 	if ((n = calloc(1, sizeof(*n))) == NULL)
 		return -1;
@@ -55,13 +69,42 @@ noop_init(const struct evbus_host_api *api, struct evbus_host *host,
 	n->host = host;
 	if (api->config_int(host, "wait_us", &n->wait_us) != 0)
 		n->wait_us = 0;
-	if (api->config_string(host, "out", &n->out) == 0 &&
-	    (n->lat = calloc(MAX_LAT, sizeof(*n->lat))) == NULL) {
-		free(n);
-		return -1;
+	if (api->config_string(host, "counter", &path) == 0 &&
+	    api->config_string(host, "done", &n->done) == 0 &&
+	    api->config_int(host, "done_at", &n->done_at) == 0 &&
+	    n->done_at > 0) {
+		if ((fd = open(path, O_RDWR)) == -1)
+			goto fail;
+		n->counter = mmap(NULL, sizeof(*n->counter),
+		    PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		close(fd);
+		if (n->counter == MAP_FAILED)
+			goto fail;
 	}
+	if (api->config_string(host, "out", &n->out) == 0 &&
+	    (n->lat = calloc(MAX_LAT, sizeof(*n->lat))) == NULL)
+		goto fail;
 	*state = n;
 	return 0;
+fail:
+	api->log(host, EVBUS_LOG_ERROR, "%s: cannot set up: %s", path,
+	    strerror(errno));
+	if (n->counter != NULL && n->counter != MAP_FAILED)
+		munmap(n->counter, sizeof(*n->counter));
+	free(n);
+	return -1;
+}
+
+/* The shared count reached done_at: tell the bench. */
+static void
+noop_done(struct noop *n)
+{
+	int	 fd;
+
+	if ((fd = open(n->done, O_WRONLY | O_NONBLOCK)) == -1)
+		return;
+	(void)write(fd, "done\n", 5);
+	close(fd);
 }
 
 static enum evbus_result
@@ -73,6 +116,10 @@ noop_handle(void *state, const struct evbus_event_view *ev,
 
 	if (n->wait_us > 0)
 		usleep((useconds_t)n->wait_us);
+	if (n->counter != NULL &&
+	    __atomic_add_fetch(n->counter, 1, __ATOMIC_RELAXED) ==
+	    (uint64_t)n->done_at)
+		noop_done(n);
 	if (n->out == NULL)
 		return EVBUS_OK;
 	t = now_us();
@@ -105,6 +152,8 @@ noop_fini(void *state)
 			fclose(fp);
 		}
 	}
+	if (n->counter != NULL)
+		munmap(n->counter, sizeof(*n->counter));
 	free(n->lat);
 	free(n);
 }
