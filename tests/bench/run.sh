@@ -303,7 +303,12 @@ restart_once() {
 	done
 	echo "-1"
 }
-rss() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
+# RSS counts the shared libraries and the shared scoreboard in every
+# process; PSS splits the shared pages among the processes that map them.
+rss() {
+	awk '/^Rss:/ { r = $2 } /^Pss:/ { p = $2 }
+	    END { printf "%7d / %-6d", r, p }' "/proc/$1/smaps_rollup"
+}
 if want restart; then
 	conf 2 10
 	start_evbusd
@@ -312,9 +317,10 @@ if want restart; then
 	rt=$(for r in $(seq 1 "$RUNS"); do restart_once; sleep 11; done |
 	    median)
 	printf '\n%-34s %10s ms\n' "restart (SIGKILL -> consuming)" "$rt"
-	printf '%-34s %10s KiB\n' "RSS supervisor" "$(rss "$EVBUSD_PID")"
+	printf '%-34s %s KiB\n' "RSS / PSS supervisor" "$(rss "$EVBUSD_PID")"
 	for pid in $(pgrep -P "$EVBUSD_PID" -f "evbusd: worker"); do
-		printf '%-34s %10s KiB\n' "RSS worker (pid $pid)" "$(rss "$pid")"
+		printf '%-34s %s KiB\n' "RSS / PSS worker (pid $pid)" \
+		    "$(rss "$pid")"
 	done
 	stop_evbusd
 fi
