@@ -335,6 +335,9 @@ children_next_due(struct supervisor *sv, int max)
 	double	 now = sv_now(), wait = max / 1000.0;
 	int	 s;
 
+	/* Stopping: nothing is restarted (children_tick), so no hurry. */
+	if (sv->stopping)
+		return max;
 	for (s = 0; s < EVBUS_SB_MAX_SLOTS; s++)
 		if (sv->children[s].state == CHILD_WAITING &&
 		    sv->children[s].restart_at - now < wait)

@@ -112,10 +112,16 @@ noop_handle(void *state, const struct evbus_event_view *ev,
     struct evbus_error *err)
 {
 	struct noop	*n = state;
+	struct timespec	 ts;
 	int64_t		 t, sent;
 
-	if (n->wait_us > 0)
-		usleep((useconds_t)n->wait_us);
+	if (n->wait_us > 0) {
+		/* The whole wait, even when a signal (SIGTERM) cuts it. */
+		ts.tv_sec = n->wait_us / 1000000;
+		ts.tv_nsec = n->wait_us % 1000000 * 1000;
+		while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+			;
+	}
 	if (n->counter != NULL &&
 	    __atomic_add_fetch(n->counter, 1, __ATOMIC_RELAXED) ==
 	    (uint64_t)n->done_at)
