@@ -169,6 +169,8 @@ add_case raw-control-char MalformedMessage "invalid JSON" \
     --body "$(ev "$(uid 113)" OrderCreated "$(printf '"note":"a\tb"')")"
 add_case trailing-garbage MalformedMessage "invalid JSON" \
     --body "$(ev "$(uid 114)" OrderCreated) x"
+add_case leading-zero MalformedMessage "leading zeros are not allowed" \
+    --body "$(ev "$(uid 115)" OrderCreated '"total_amount":012')"
 NCASES=$(wc -l < "$CASES")
 
 ID_AFTER=$(uid 5)
