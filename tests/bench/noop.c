@@ -60,7 +60,7 @@ noop_init(const struct evbus_host_api *api, struct evbus_host *host,
     void **state)
 {
 	struct noop	*n;
-	const char	*path = "out";
+	const char	*path = NULL;
 	int		 fd;
 
 	if ((n = calloc(1, sizeof(*n))) == NULL)
@@ -81,6 +81,7 @@ noop_init(const struct evbus_host_api *api, struct evbus_host *host,
 		if (n->counter == MAP_FAILED)
 			goto fail;
 	}
+	path = "the latency buffer";
 	if (api->config_string(host, "out", &n->out) == 0 &&
 	    (n->lat = calloc(MAX_LAT, sizeof(*n->lat))) == NULL)
 		goto fail;

@@ -33,10 +33,14 @@ T=$(mktemp -d /tmp/evbus-bench.XXXXXX)
 EVBUSD_PID=""
 
 cleanup() {
-	if [ -n "$EVBUSD_PID" ]; then
-		pkill -KILL -P "$EVBUSD_PID" 2>/dev/null
-		kill -KILL "$EVBUSD_PID" 2>/dev/null
-	fi
+	# Runs start evbusd inside $(...), so their pids are in files.
+	local f pid
+	for f in "$T"/evbusd.run.*; do
+		[ -f "$f" ] || continue
+		pid=$(cat "$f")
+		pkill -KILL -P "$pid" 2>/dev/null
+		kill -KILL "$pid" 2>/dev/null
+	done
 	bash "$EVBUS_SRCDIR/tests/broker.sh" stop "$T/broker" >/dev/null 2>&1
 	rm -rf "$T"
 }
@@ -52,7 +56,12 @@ cp "$B/tests/bench/.libs/noop.so" "$T/plugins/" || exit 1
 
 want() { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]; }
 
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print 0 }'; }
+# median: of the numbers on stdin; a failed run ("NA") does not count, and
+# no number at all prints n/a.
+median() {
+	awk '$1 ~ /^[0-9.]+$/' | sort -n |
+	    awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "n/a" }'
+}
 
 # rate FILES...: messages/s from the "first/last/count" lines.
 rate_of() {
@@ -97,7 +106,13 @@ wait_done() {	# wait_done N
 			exec 3<&-
 			return 0
 		fi
-		kill -0 "$EVBUSD_PID" 2>/dev/null || break
+		if ! kill -0 "$EVBUSD_PID" 2>/dev/null; then
+			exec 3<&-
+			echo "evbusd exited before handling $1 messages;" \
+			    "see its log:" >&2
+			tail -n 5 "$T/evbusd.log" >&2
+			return 1
+		fi
 	done
 	exec 3<&-
 	echo "evbusd did not handle $1 messages in 300 s" >&2
@@ -105,8 +120,9 @@ wait_done() {	# wait_done N
 }
 
 start_evbusd() {	# start_evbusd [nowait]
-	"$B/evbusd" -d -f "$T/evbusd.conf" > "$T/evbusd.log" 2>&1 &
+	"$B/evbusd" -d -f "$T/evbusd.conf" > "$T/evbusd.log" 2>&1 3<&- &
 	EVBUSD_PID=$!
+	echo "$EVBUSD_PID" > "$T/evbusd.run.$EVBUSD_PID"
 	[ "${1:-}" = nowait ] && return 0
 	local i
 	for i in $(seq 1 200); do
@@ -120,6 +136,7 @@ start_evbusd() {	# start_evbusd [nowait]
 stop_evbusd() {
 	kill -TERM "$EVBUSD_PID" 2>/dev/null
 	wait "$EVBUSD_PID" 2>/dev/null
+	rm -f "$T/evbusd.run.$EVBUSD_PID"
 	EVBUSD_PID=""
 }
 
@@ -139,7 +156,10 @@ evbus_run() {	# WORKERS PREFETCH [WAIT_US [N]] -> msgs/s
 	"$CB" preload "$URL" bench.g "$n" "$SIZE" || return 1
 	arm || return 1
 	start_evbusd nowait
-	wait_done "$n" || return 1
+	if ! wait_done "$n"; then
+		stop_evbusd
+		return 1
+	fi
 	stop_evbusd
 	rate_of "$T"/noop.*
 }
@@ -153,12 +173,15 @@ printf 'machine: %s, %s cores, %s\n\n' "$(uname -m)" "$(nproc)" \
 # evbusd pool at that prefetch, so drift (other load on the machine, the
 # broker's own state) hits both sides alike.  "vs base" is the median of
 # the per-round ratios.
+rec() {	# rec KEY ROUND VALUE BASE: a line of $T/rates; a failed run is NA
+	echo "$1 $2 ${3:-NA} ${4:-NA}" >> "$T/rates"
+}
 row() {	# row LABEL KEY: median msgs/s and ratio of KEY's lines in $T/rates
 	local v r
 	v=$(awk -v k="$2" '$1 == k { print $3 }' "$T/rates" | median)
-	r=$(awk -v k="$2" '$1 == k && $4 > 0 { printf "%.4f\n", $3 / $4 }' \
-	    "$T/rates" | median)
-	printf '%-34s %12s %10.2f\n' "$1" "$v" "$r"
+	r=$(awk -v k="$2" '$1 == k && $3 ~ /^[0-9.]+$/ && $4 > 0 {
+	    printf "%.2f\n", $3 / $4 }' "$T/rates" | median)
+	printf '%-34s %12s %10s\n' "$1" "$v" "$r"
 }
 if want consume; then
 	printf '%-34s %12s %10s\n' "consume (no-op handler)" "msgs/s" "vs base"
@@ -166,9 +189,9 @@ if want consume; then
 		: > "$T/rates"
 		for r in $(seq 1 "$RUNS"); do
 			b=$(baseline_run "$p")
-			echo "base $r $b $b" >> "$T/rates"
+			rec base "$r" "$b" "$b"
 			for w in 1 2 4; do
-				echo "w$w $r $(evbus_run "$w" "$p") $b" >> "$T/rates"
+				rec "w$w" "$r" "$(evbus_run "$w" "$p")" "$b"
 			done
 		done
 		row "baseline rabbitmq-c, prefetch $p" base
@@ -186,10 +209,9 @@ if want wait; then
 	: > "$T/rates"
 	for r in $(seq 1 "$RUNS"); do
 		one=$(evbus_run 1 10 1000 "$WN")
-		echo "w1 $r $one $one" >> "$T/rates"
+		rec w1 "$r" "$one" "$one"
 		for w in 2 4 8; do
-			echo "w$w $r $(evbus_run "$w" 10 1000 "$WN") $one" \
-			    >> "$T/rates"
+			rec "w$w" "$r" "$(evbus_run "$w" 10 1000 "$WN")" "$one"
 		done
 	done
 	for w in 1 2 4 8; do
@@ -221,7 +243,7 @@ if want python; then
 			: > "$T/rates"
 			for r in $(seq 1 "$RUNS"); do
 				b=$(baseline_run "$p")
-				echo "a $r $(aiopika_run "$p") $b" >> "$T/rates"
+				rec a "$r" "$(aiopika_run "$p")" "$b"
 			done
 			row "aio-pika bare consumer, prefetch $p" a
 		done
@@ -233,7 +255,7 @@ if want python; then
 			: > "$T/rates"
 			for r in $(seq 1 "$RUNS"); do
 				b=$(baseline_run 100)
-				echo "c $r $(celery_run "$c" 100) $b" >> "$T/rates"
+				rec c "$r" "$(celery_run "$c" 100)" "$b"
 			done
 			row "Celery prefork $c procs, prefetch 100" c
 		done
@@ -246,7 +268,7 @@ fi
 # median of the runs.
 pct() {	# pct FILE P
 	awk '/^lat/ { print $2 }' "$1" | sort -n | awk -v p="$2" \
-	    '{ v[NR] = $1 } END { if (NR) { i = int(NR * p / 100 + 0.999); if (i < 1) i = 1; printf "%.2f\n", v[i] / 1000 } }'
+	    '{ v[NR] = $1 } END { if (NR) { i = int(NR * p / 100 + 0.999); if (i < 1) i = 1; printf "%.2f\n", v[i] / 1000 } else print "NA" }'
 }
 lat_row() {	# lat_row LABEL KEY
 	printf '%-34s %10s %10s %10s\n' "$1" \
@@ -290,7 +312,7 @@ worker0() {	# "PID STATE" of worker 0
 restart_once() {
 	local old new i t0 t1
 	old=$(worker0 | awk '$2 == "consuming" { print $1 }')
-	[ -n "$old" ] || { echo "-1"; return; }
+	[ -n "$old" ] || { echo "NA"; return; }
 	t0=$(date +%s%N)
 	kill -KILL "$old"
 	for i in $(seq 1 5000); do
@@ -300,8 +322,10 @@ restart_once() {
 			echo $(( (t1 - t0) / 1000000 ))
 			return
 		fi
+		sleep 0.005
 	done
-	echo "-1"
+	echo "restart: worker 0 was not replaced in time" >&2
+	echo "NA"
 }
 # RSS counts the shared libraries and the shared scoreboard in every
 # process; PSS splits the shared pages among the processes that map them.
