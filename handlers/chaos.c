@@ -31,6 +31,8 @@
  * jsonl handler's format plus "outcome" (ok, retry, fail, segv, abort,
  * hang, exit), written BEFORE sleeping or acting so that tests can count
  * attempts even when the worker dies; fsync = true syncs each line.
+ * Config init_sleep_ms = N makes init() take N ms (a slow-starting
+ * worker, for the supervisor's reload tests).
  *
  * Uses only evbus/handler.h and libc.
  */
@@ -140,7 +142,9 @@ chaos_init(const struct evbus_host_api *api, struct evbus_host *host,
     void **state)
 {
 	struct chaos	*c;
+	struct timespec	 ts;
 	const char	*path = NULL;
+	int64_t		 init_sleep;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		api->log(host, EVBUS_LOG_ERROR, "out of memory");
@@ -165,6 +169,18 @@ chaos_init(const struct evbus_host_api *api, struct evbus_host *host,
 		    "fail_until and sleep_ms must be integers >= 0");
 		goto fail;
 	}
+	init_sleep = 0;
+	if (api->config_int(host, "init_sleep_ms", &init_sleep) == -1 ||
+	    init_sleep < 0) {
+		api->log(host, EVBUS_LOG_ERROR, "config handlers.chaos."
+		    "init_sleep_ms must be an integer >= 0");
+		goto fail;
+	}
+	ts.tv_sec = init_sleep / 1000;
+	ts.tv_nsec = init_sleep % 1000 * 1000000;
+	while ((ts.tv_sec > 0 || ts.tv_nsec > 0) &&
+	    nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
 	if (api->config_bool(host, "fsync", &c->fsync) == -1) {
 		api->log(host, EVBUS_LOG_ERROR, "config handlers.chaos.fsync "
 		    "must be a boolean");

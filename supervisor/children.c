@@ -258,6 +258,38 @@ describe_exit(const struct child *c, int status, char *cause, size_t clen,
 	return 1;
 }
 
+/*
+ * One of a reload's pair for an index died: the other covers the index,
+ * so it is not restarted (that made two workers with one index).  If the
+ * old worker died, its replacement takes over; if the replacement died
+ * (the new configuration or plugins crash), the old worker stays and the
+ * reload moves on to the next index.
+ */
+static void
+reload_pair_died(struct supervisor *sv, struct child *c)
+{
+	int	 t;
+
+	if (c->replaced == 2) {
+		for (t = 0; t < EVBUS_SB_MAX_SLOTS; t++)
+			if (sv->children[t].state == CHILD_RUNNING &&
+			    sv->children[t].index == c->index &&
+			    sv->children[t].replaced == 1)
+				sv->children[t].replaced = 0;
+		log_warnx("reload: the replacement for worker %d died; "
+		    "worker %d keeps its old configuration", c->index,
+		    c->index);
+		if (sv->reload_pending > 0 && sv->reload_next == c->index) {
+			sv->reload_next++;
+			sv->reload_pending--;
+		}
+	} else
+		log_info("reload: worker %d died while being replaced; its "
+		    "replacement takes over", c->index);
+	c->replaced = 0;
+	c->state = CHILD_FREE;
+}
+
 static void
 child_died(struct supervisor *sv, int s, int status)
 {
@@ -307,6 +339,10 @@ child_died(struct supervisor *sv, int s, int status)
 	c->pid = 0;
 	if (was_retiring || sv->stopping || c->index >= sv->target) {
 		c->state = CHILD_FREE;
+		return;
+	}
+	if (c->replaced != 0) {
+		reload_pair_died(sv, c);
 		return;
 	}
 	/*

@@ -694,6 +694,36 @@ sleep 1
 check "same workers still running" test -n "$pids" -a "$(pids_of)" = "$pids"
 rm -f "$PLUGINS/bad_major.so"
 
+section "reload: an old worker dies while its replacement starts"
+# Fix: the dead old worker was restarted although its replacement covered
+# its index, leaving two workers with index 0 for good.  Replacements take
+# 1.5 s to start (chaos init_sleep_ms), so the old one surely dies while
+# the pair is rolling.
+want=$(st 'd["workers_wanted"]')
+old0=$(pid_of_index 0)
+sed -i 's|^\(\s*chaos = { path = "[^"]*";\) };|\1 init_sleep_ms = 1500; };|' "$CONF"
+grep -q "init_sleep_ms = 1500" "$CONF" || echo "# init_sleep_ms not set: $(grep chaos "$CONF")"
+kill -HUP "$SVPID"
+rep0=""
+for i in $(seq 1 1000); do
+	rep0=$(pgrep -P "$SVPID" -f "evbusd: worker 0 " | grep -vx "$old0" | head -1)
+	[ -n "$rep0" ] && break
+	sleep 0.01
+done
+check "reload started a replacement for worker 0 ($rep0, old $old0)" [ -n "$rep0" ]
+kill -9 "$old0"
+check "log: the old worker 0 died while being replaced; not restarted" \
+    wait_for 10 log_has "reload: worker 0 died while being replaced"
+sed -i 's| init_sleep_ms = 1500;||' "$CONF"
+one_each() {	# exactly one worker process per wanted index, all consuming
+	[ "$(pgrep -P "$SVPID" -f "evbusd: worker " | wc -l)" = "$want" ] &&
+	    consuming_is "$want" &&
+	    [ "$(ctl workers --json | "$PYTHON" -c 'import json,sys; w=json.load(sys.stdin); print(sorted(x["index"] for x in w) == list(range(len(w))))')" = True ]
+}
+check "after the reload: $want workers, one per index" wait_for 60 one_each
+sleep 2
+check "and still so 2 s later" one_each
+
 section "a second evbusd on the same status socket"
 CONF2=$(make_conf second <<EOF
 consumer_name = "${CN}b";
