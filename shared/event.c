@@ -1223,7 +1223,11 @@ jp_value(struct jparse *jp, int depth, struct json_object **out)
 	p = jp->p = jp_skip_ws(jp->p, jp->end);
 	if (p == jp->end)
 		return jp_fail(jp, p, "unexpected end of data");
-	/* As json-c counted: the outermost value is at depth 0. */
+	/*
+	 * As json-c counted: the body is at depth 0 and every value inside
+	 * a container is one deeper, scalars included.  A value at depth 64
+	 * is refused, so a container at depth 63 must be empty.
+	 */
 	if (depth >= EVENT_MAX_DEPTH)
 		return jp_fail(jp, p, "nesting too deep");
 	switch (*p) {
