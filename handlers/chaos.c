@@ -137,12 +137,23 @@ chaos_mode_known(const char *m)
 	return 0;
 }
 
+/* Sleep ms milliseconds, resuming after signals. */
+static void
+chaos_sleep(int64_t ms)
+{
+	struct timespec	 ts;
+
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
 static int
 chaos_init(const struct evbus_host_api *api, struct evbus_host *host,
     void **state)
 {
 	struct chaos	*c;
-	struct timespec	 ts;
 	const char	*path = NULL;
 	int64_t		 init_sleep;
 
@@ -176,11 +187,8 @@ chaos_init(const struct evbus_host_api *api, struct evbus_host *host,
 		    "init_sleep_ms must be an integer >= 0");
 		goto fail;
 	}
-	ts.tv_sec = init_sleep / 1000;
-	ts.tv_nsec = init_sleep % 1000 * 1000000;
-	while ((ts.tv_sec > 0 || ts.tv_nsec > 0) &&
-	    nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
+	if (init_sleep > 0)
+		chaos_sleep(init_sleep);
 	if (api->config_bool(host, "fsync", &c->fsync) == -1) {
 		api->log(host, EVBUS_LOG_ERROR, "config handlers.chaos.fsync "
 		    "must be a boolean");
@@ -227,17 +235,6 @@ chaos_control(struct chaos *c, const struct evbus_event_view *ev,
 	if (conf >= 0)
 		return 0;
 	return c->api->field_int(c->host, ev, key, out) == -1 ? -1 : 0;
-}
-
-static void
-chaos_sleep(int64_t ms)
-{
-	struct timespec	 ts;
-
-	ts.tv_sec = (time_t)(ms / 1000);
-	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
 }
 
 /*

@@ -48,7 +48,6 @@ trap cleanup EXIT
 
 echo "starting a throwaway broker..." >&2
 URL=$(bash "$EVBUS_SRCDIR/tests/broker.sh" start "$T/broker" --owner $$) || exit 1
-rmq() { bash "$EVBUS_SRCDIR/tests/broker.sh" ctl "$T/broker" "$@"; }
 
 mkdir -p "$T/plugins"
 chmod 755 "$T/plugins"
