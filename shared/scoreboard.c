@@ -131,6 +131,37 @@ same_id(const char *stored, const char *id)
 	return strncmp(stored, id, EVBUS_SB_ID_MAX - 1) == 0;
 }
 
+int
+evbus_sb_inflight_elsewhere(const struct evbus_scoreboard *sb,
+    const struct evbus_slot *self, const char *id)
+{
+	char		 cur[EVBUS_SB_ID_MAX];
+	unsigned int	 i;
+
+	for (i = 0; i < sb->nslots; i++) {
+		const struct evbus_slot *s = &sb->slots[i];
+
+		if (s == self || __atomic_load_n(&s->state,
+		    __ATOMIC_RELAXED) == EVBUS_SLOT_EMPTY)
+			continue;
+		evbus_seq_read(&s->seq, s->inflight_id, cur, sizeof(cur));
+		cur[sizeof(cur) - 1] = '\0';
+		if (cur[0] != '\0' && same_id(cur, id))
+			return 1;
+	}
+	return 0;
+}
+
+void
+evbus_slot_settle(struct evbus_slot *s)
+{
+	evbus_slot_begin(s);
+	s->inflight_id[0] = '\0';
+	s->inflight_since = 0;
+	s->handler_since = 0;
+	evbus_slot_end(s);
+}
+
 uint32_t
 evbus_poison_lookup(const struct evbus_scoreboard *sb, const char *id,
     char *cause, size_t len)

@@ -128,6 +128,22 @@ void	 evbus_seq_repair(uint32_t *seq);
 uint32_t evbus_poison_lookup(const struct evbus_scoreboard *sb,
 	    const char *id, char *cause, size_t len);
 
+/*
+ * Worker side: 1 when a slot other than self shows id in flight.  The
+ * broker redelivers a message the moment its worker's connection drops,
+ * before the supervisor has reaped that worker and counted the crash; the
+ * dead worker's slot keeps the id until then (see evbus_slot_settle).
+ */
+int	 evbus_sb_inflight_elsewhere(const struct evbus_scoreboard *sb,
+	    const struct evbus_slot *self, const char *id);
+
+/*
+ * Supervisor side, for the slot of a reaped worker: its in-flight message
+ * is accounted for (crash counted, or no crash); clear it so that workers
+ * waiting in evbus_sb_inflight_elsewhere go on.
+ */
+void	 evbus_slot_settle(struct evbus_slot *s);
+
 /* Supervisor side: count one more crash of id with cause. */
 void	 evbus_poison_record(struct evbus_scoreboard *sb, const char *id,
 	    const char *cause);

@@ -321,7 +321,15 @@ child_died(struct supervisor *sv, int s, int status)
 		} else
 			log_warnx("worker %d (pid %ld) %s", c->index,
 			    (long)c->pid, text);
-	} else if (WIFEXITED(status) &&
+	}
+	/*
+	 * Its message is accounted for now.  The broker redelivered it the
+	 * moment the connection dropped, and the worker that got it waits
+	 * until this slot no longer shows it, so that it never runs a
+	 * message whose crash is not counted yet.
+	 */
+	evbus_slot_settle(&sv->sb->slots[s]);
+	if (!crash && WIFEXITED(status) &&
 	    WEXITSTATUS(status) == EVBUS_EX_CONFIG) {
 		log_warnx("worker %d (pid %ld) exited: its configuration or "
 		    "plugins cannot work (see above); not restarting it",
@@ -329,10 +337,10 @@ child_died(struct supervisor *sv, int s, int status)
 		c->state = CHILD_BROKEN;
 		c->pid = 0;
 		return;
-	} else if (!was_retiring && !sv->stopping)
+	} else if (!crash && !was_retiring && !sv->stopping)
 		log_warnx("worker %d (pid %ld) %s unexpectedly", c->index,
 		    (long)c->pid, text);
-	else
+	else if (!crash)
 		log_debug("worker %d (pid %ld) %s", c->index, (long)c->pid,
 		    text);
 
@@ -513,16 +521,23 @@ children_reload(struct supervisor *sv)
 	sv->reload_pending = sv->target;
 }
 
-void
+/*
+ * Set the pool size.  Outside 1..EVBUS_MAX_WORKERS it refuses (-1, with a
+ * warning) rather than clamps: an operator asking for 0 workers must hear
+ * that none stopped, not find one still running.
+ */
+int
 children_scale(struct supervisor *sv, int n)
 {
-	if (n < 1)
-		n = 1;
-	if (n > EVBUS_SB_MAX_SLOTS / 2)
-		n = EVBUS_SB_MAX_SLOTS / 2;
+	if (n < 1 || n > EVBUS_MAX_WORKERS) {
+		log_warnx("scale: %d workers refused (1 to %d); keeping %d", n,
+		    EVBUS_MAX_WORKERS, sv->target);
+		return -1;
+	}
 	if (n != sv->target)
 		log_info("scaling from %d to %d workers", sv->target, n);
 	sv->target = n;
+	return 0;
 }
 
 void

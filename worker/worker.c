@@ -502,6 +502,68 @@ ack(struct worker *w, amqp_envelope_t *env)
 	return 0;
 }
 
+/*
+ * Acknowledge a message settled by its retry or DLQ copy at once, with the
+ * finished ones before it, and make sure the broker has taken the ack
+ * before another handler runs.  Were it left in the batch and the next
+ * message crashed the worker, the message would come back and its copy
+ * would be sent again (a poison message dead-lettered once per crash).
+ * basic.qos is a synchronous method on the same channel: its reply comes
+ * after the broker processed the ack.  Deliveries that arrive meanwhile
+ * are queued by rabbitmq-c for the consume loop.  Plain successes keep
+ * the coalesced acks: a crash can only redeliver those, never copy them.
+ */
+static int
+ack_now(struct worker *w, amqp_envelope_t *env)
+{
+	w->ack_tag = env->delivery_tag;
+	w->ack_n++;
+	if (flush_acks(w) == -1)
+		return -1;
+	if (amqp_basic_qos(w->consumer.conn, CONSUME_CHANNEL, 0,
+	    (uint16_t)w->conf->prefetch_count, 0) == NULL) {
+		evbus_amqp_fail_last(&w->consumer, CONSUME_CHANNEL,
+		    "basic.qos (ack barrier)");
+		snprintf(w->err, sizeof(w->err), "%s", w->consumer.err);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A redelivered message may still show in another worker's slot: that
+ * worker died with it and the broker redelivered it at once, before the
+ * supervisor reaped the worker and counted the crash.  Run it only once
+ * the crash is counted, or a message could run more often than
+ * max_crashes allows.  Bounded: after a network cut the other worker may
+ * be alive with its handler still running (the watchdog ends that after
+ * handler_timeout, and that counts as a crash too).
+ */
+static void
+await_crash_count(struct worker *w, const char *id)
+{
+	double	 end;
+
+	if (!evbus_sb_inflight_elsewhere(w->sb, w->slot, id))
+		return;
+	end = now_mono() + (w->conf->handler_timeout > 0 ?
+	    w->conf->handler_timeout + 5 : 60);
+	log_debug("message %s: redelivered while another worker's slot still "
+	    "holds it; waiting until the supervisor settles it", id);
+	set_busy(w, 1);		/* heartbeats go on meanwhile */
+	while (!stopping() && now_mono() < end &&
+	    evbus_sb_inflight_elsewhere(w->sb, w->slot, id)) {
+		wproc_heartbeat(w);
+		usleep(2000);
+	}
+	set_busy(w, 0);
+	if (evbus_sb_inflight_elsewhere(w->sb, w->slot, id))
+		log_warnx("message %s: another worker still holds it after "
+		    "%.0fs; handling it anyway", id,
+		    w->conf->handler_timeout > 0 ?
+		    w->conf->handler_timeout + 5 : 60);
+}
+
 /* Run the handlers for d; returns how many failed and fills the reason. */
 static int
 dispatch(struct worker *w, struct delivery *d, struct plugin **list,
@@ -677,6 +739,8 @@ process(struct worker *w, amqp_envelope_t *env)
 	wproc_inflight(w, id, env->redelivered);
 
 	/* A message that keeps killing workers is not handled again. */
+	if (env->redelivered && w->sb != NULL)
+		await_crash_count(w, id);
 	if (env->redelivered && w->sb != NULL &&
 	    (crashes = evbus_poison_lookup(w->sb, id, cause,
 	    sizeof(cause))) >= (uint32_t)c->max_crashes) {
@@ -691,7 +755,7 @@ process(struct worker *w, amqp_envelope_t *env)
 			retry_count = 0;
 		rc = send_on(w, env, retry_count, 1, etype, reason, id);
 		if (rc == 0)
-			rc = ack(w, env);
+			rc = ack_now(w, env);
 		goto out;
 	}
 
@@ -785,7 +849,7 @@ process(struct worker *w, amqp_envelope_t *env)
 	rc = send_on(w, env, retry_count, permanent ||
 	    evbus_retry_exhausted(&c->retry, retry_count), etype, reason, id);
 	if (rc == 0)
-		rc = ack(w, env);
+		rc = ack_now(w, env);
 	goto out;
 
 malformed:
@@ -794,7 +858,7 @@ malformed:
 	log_warnx("message %s: malformed (%s): %s", id, etype, reason);
 	rc = send_on(w, env, retry_count, 1, etype, reason, id);
 	if (rc == 0)
-		rc = ack(w, env);
+		rc = ack_now(w, env);
 out:
 	wproc_inflight(w, NULL, 0);
 	json_object_put(obj);

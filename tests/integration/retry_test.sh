@@ -9,17 +9,6 @@
 . "$EVBUS_SRCDIR/tests/integration/lib.sh"
 need_broker
 
-# The system Python (a version manager's shim costs a second a call).
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=python3
-
-PYPUB=$EVBUS_BUILDDIR/tests/integration/pypub
-AMQPGET=$EVBUS_BUILDDIR/tests/integration/amqpget
-URL=$EVBUS_TEST_URL
-for f in "$PYPUB" "$AMQPGET" "$EVBUSD"; do
-	[ -x "$f" ] || { not_ok "$f is not built"; finish; }
-done
-
 . "$EVBUS_SRCDIR/tests/integration/worker_lib.sh"
 
 TSRE='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{6})?\+00:00$'

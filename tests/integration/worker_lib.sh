@@ -1,6 +1,18 @@
 # worker_lib.sh: helpers shared by the worker tests (worker_test.sh,
-# retry_test.sh, reconnect_test.sh), sourced after lib.sh once URL, PY,
-# PYPUB, AMQPGET, EVBUSD are set.
+# retry_test.sh, reconnect_test.sh, poison_test.sh), sourced after lib.sh
+# and need_broker.  It sets PY, PYPUB, AMQPGET and URL (the test broker,
+# unless the test set URL first) and fails the test when a tool is not
+# built.
+
+# The system Python (a version manager's shim costs a second a call).
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+PYPUB=$EVBUS_BUILDDIR/tests/integration/pypub
+AMQPGET=$EVBUS_BUILDDIR/tests/integration/amqpget
+URL=${URL:-$EVBUS_TEST_URL}
+for f in "$PYPUB" "$AMQPGET" "$EVBUSD" "$EVBUSCTL"; do
+	[ -x "$f" ] || { not_ok "$f is not built"; finish; }
+done
 
 # --- helpers -------------------------------------------------------------
 

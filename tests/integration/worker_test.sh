@@ -7,17 +7,6 @@
 . "$EVBUS_SRCDIR/tests/integration/lib.sh"
 need_broker
 
-# The system Python (a version manager's shim costs a second a call).
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=python3
-
-PYPUB=$EVBUS_BUILDDIR/tests/integration/pypub
-AMQPGET=$EVBUS_BUILDDIR/tests/integration/amqpget
-URL=$EVBUS_TEST_URL
-for f in "$PYPUB" "$AMQPGET" "$EVBUSD" "$EVBUSCTL"; do
-	[ -x "$f" ] || { not_ok "$f is not built"; finish; }
-done
-
 . "$EVBUS_SRCDIR/tests/integration/worker_lib.sh"
 
 # --- worker W: inventory (OrderCreated) + chaos and jsonl (wildcards) -----
