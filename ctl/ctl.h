@@ -26,6 +26,7 @@ struct ctl {
 	int			 verbose;
 	struct evbus_amqp	 amqp;
 	int			 connected;
+	int			 quiet;		/* caller reports connect errors */
 };
 
 struct ctl_cmd {

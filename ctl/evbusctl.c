@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,10 +24,11 @@ static const struct ctl_cmd commands[] = {
 	{ "status", cmd_status, "status [--json] [--socket PATH]",
 	  "aggregate statistics of the running evbusd, per handler and worker" },
 	{ "health", cmd_health, "health [--json] [--broker] [--socket PATH]",
-	  "health check (exit 1 when unhealthy); from the broker when no "
-	  "evbusd runs or with --broker" },
+	  "health of the running evbusd (exit 1 when unhealthy, 69 when "
+	  "evbusd does not answer); --broker checks the broker alone" },
 	{ "queue", cmd_queue, "queue [--json] [--broker] [--socket PATH]",
-	  "the group's queue: messages, consumers, state" },
+	  "the group's queue: messages, consumers, state; from evbusd, "
+	  "else (or with --broker) from the broker, the source named" },
 	{ "workers", cmd_workers, "workers [--json] [--socket PATH]",
 	  "the worker processes of the running evbusd" },
 	{ "metrics", cmd_metrics, "metrics [--socket PATH]",
@@ -108,11 +110,13 @@ ctl_connect(struct ctl *ctl)
 		ctl_warnx("WARNING: TLS certificate verification is OFF "
 		    "(verify_ssl = false): the broker is not authenticated");
 	if ((rc = evbus_amqp_connect(&ctl->amqp, &o)) != 0) {
-		ctl_warnx("%s", ctl->amqp.err);
+		if (!ctl->quiet)
+			ctl_warnx("%s", ctl->amqp.err);
 		return -1;
 	}
 	if (evbus_amqp_channel_open(&ctl->amqp, CTL_CHANNEL) != 0) {
-		ctl_warnx("%s", ctl->amqp.err);
+		if (!ctl->quiet)
+			ctl_warnx("%s", ctl->amqp.err);
 		evbus_amqp_close(&ctl->amqp);
 		return -1;
 	}
@@ -191,6 +195,11 @@ main(int argc, char *argv[])
 	int			 ch, explicit = 0, rc;
 
 	memset(&ctl, 0, sizeof(ctl));
+	/*
+	 * A status socket or broker that closes early must give an error
+	 * message and an exit status, not a silent death by SIGPIPE (141).
+	 */
+	signal(SIGPIPE, SIG_IGN);
 	log_init(1, 0, 0);
 	log_procinit("evbusctl");
 	while ((ch = getopt_long(argc, argv, "+f:u:jvhV", longopts, NULL)) != -1) {

@@ -1,8 +1,10 @@
 /*
  * status.c: evbusctl status, health, queue, workers, metrics, scale,
- * reload and stop.  They ask evbusd over its status socket; health and
- * queue fall back to asking the broker directly when no evbusd answers
- * (or with --broker), with eventsource-py's health_check fields.
+ * reload and stop.  They ask evbusd over its status socket.  health is
+ * the service's health: when no evbusd answers it fails (only --broker
+ * asks the broker, with eventsource-py's health_check fields).  queue is
+ * broker data, so it falls back to asking the broker directly when no
+ * evbusd answers; either way the output names where the answer came from.
  */
 #include "config.h"
 
@@ -23,21 +25,47 @@
 
 #define REPLY_MAX	(16UL * 1024 * 1024)
 #define SOCK_TIMEOUT_MS	10000
+#define SCALE_MAX	128	/* as evbusd's children_scale() */
 
 static const char	*socket_override;
 
+static const char *
+sock_path(const struct ctl *ctl)
+{
+	return socket_override ? socket_override : ctl->conf->status_socket;
+}
+
+/* Why evbusd did not answer; err is connect()'s errno. */
+static void
+absent(const struct ctl *ctl, int err, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s %s", err == ENOENT ? "no status socket at" :
+	    "nothing listens on the status socket", sock_path(ctl));
+}
+
+/* Say, once, that evbusd did not answer; hint what to do instead. */
+static void
+not_running(const struct ctl *ctl, int err, const char *hint)
+{
+	char	 why[300];
+
+	absent(ctl, err, why, sizeof(why));
+	ctl_warnx("evbusd is not running (%s)%s", why, hint);
+}
+
 /*
  * Send one request line to evbusd and read the whole answer.  Returns the
- * malloc'd answer, or NULL with *unreachable set when nobody listens.
+ * malloc'd answer, or NULL: with *unreachable set to connect()'s errno
+ * when nobody listens (the caller says so), else after saying what went
+ * wrong.
  */
 static char *
 ask(struct ctl *ctl, const char *req, int *unreachable)
 {
 	struct sockaddr_un	 sun;
 	struct pollfd		 pfd;
-	const char		*path = socket_override ? socket_override :
-	    ctl->conf->status_socket;
-	char			*buf = NULL, *t;
+	const char		*path = sock_path(ctl);
+	char			*buf = NULL, *t, line[128];
 	size_t			 len = 0, cap = 0;
 	ssize_t			 n;
 	int			 fd;
@@ -56,17 +84,17 @@ ask(struct ctl *ctl, const char *req, int *unreachable)
 	}
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
 		if (errno == ENOENT || errno == ECONNREFUSED)
-			*unreachable = 1;
+			*unreachable = errno;
 		else
 			ctl_warnx("status socket %s: %s", path, strerror(errno));
-		if (*unreachable && ctl->verbose)
-			ctl_warnx("no evbusd at %s (%s)", path, strerror(errno));
 		close(fd);
 		return NULL;
 	}
-	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req) ||
-	    write(fd, "\n", 1) != 1) {
-		ctl_warnx("status socket %s: write: %s", path, strerror(errno));
+	snprintf(line, sizeof(line), "%s\n", req);
+	if (write(fd, line, strlen(line)) != (ssize_t)strlen(line)) {
+		ctl_warnx("status socket %s: evbusd closed the connection "
+		    "before reading the request (%s)", path, errno == EPIPE ?
+		    "broken pipe" : strerror(errno));
 		close(fd);
 		return NULL;
 	}
@@ -91,13 +119,26 @@ ask(struct ctl *ctl, const char *req, int *unreachable)
 			buf = t;
 		}
 		n = read(fd, buf + len, cap - len - 1);
-		if (n <= 0)
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			ctl_warnx("status socket %s: read: %s", path,
+			    strerror(errno));
+			free(buf);
+			close(fd);
+			return NULL;
+		}
+		if (n == 0)
 			break;
 		len += (size_t)n;
 	}
 	close(fd);
-	if (buf == NULL)
+	if (len == 0) {
+		ctl_warnx("status socket %s: evbusd closed the connection "
+		    "without an answer", path);
+		free(buf);
 		return NULL;
+	}
 	buf[len] = '\0';
 	return buf;
 }
@@ -236,12 +277,13 @@ print_stats(json_object *o)
 }
 
 static void
-print_health(json_object *o)
+print_health(json_object *o, const char *source)
 {
 	json_object	*d;
 
 	printf("healthy:     %s\n", json_object_get_boolean(
 	    json_object_object_get(o, "healthy")) ? "yes" : "NO");
+	printf("source:      %s\n", source);
 	printf("connection:  %s\n", jstr(o, "connection_status"));
 	printf("channel:     %s\n", jstr(o, "channel_status"));
 	printf("queue:       %s\n", jstr(o, "queue_status"));
@@ -259,9 +301,10 @@ print_health(json_object *o)
 }
 
 static void
-print_queue(json_object *o)
+print_queue(json_object *o, const char *source)
 {
 	printf("queue:      %s\n", jstr(o, "name"));
+	printf("source:     %s\n", source);
 	printf("messages:   %lld\n", (long long)jint(o, "message_count"));
 	printf("consumers:  %lld\n", (long long)jint(o, "consumer_count"));
 	printf("state:      %s\n", jstr(o, "state"));
@@ -304,7 +347,8 @@ ctl_admin_channel(struct ctl *ctl)
 	if (ctl_connect(ctl) == -1)
 		return -1;
 	if (evbus_amqp_channel_open(&ctl->amqp, CTL_ADMIN_CHANNEL) != 0) {
-		ctl_warnx("%s", ctl->amqp.err);
+		if (!ctl->quiet)
+			ctl_warnx("%s", ctl->amqp.err);
 		return -1;
 	}
 	return 0;
@@ -321,12 +365,14 @@ broker_queue(struct ctl *ctl)
 	int		 rc;
 
 	json_object_object_add(o, "name", json_object_new_string(c->queue_name));
+	json_object_object_add(o, "source", json_object_new_string("broker"));
 	if (ctl_admin_channel(ctl) == -1) {
+		snprintf(err, sizeof(err), "Not connected to RabbitMQ: %s",
+		    ctl->amqp.err);
 		json_object_object_add(o, "message_count", json_object_new_int(0));
 		json_object_object_add(o, "consumer_count", json_object_new_int(0));
 		json_object_object_add(o, "state", json_object_new_string("error"));
-		json_object_object_add(o, "error",
-		    json_object_new_string("Not connected to RabbitMQ"));
+		json_object_object_add(o, "error", json_object_new_string(err));
 		return o;
 	}
 	rc = passive(ctl, c->queue_name, &m, &n, err, sizeof(err));
@@ -354,7 +400,7 @@ broker_health(struct ctl *ctl, int *healthy)
 	const struct evbus_config *c = ctl->conf;
 	json_object	*o = json_object_new_object(), *d;
 	uint32_t	 m = 0, n = 0, dm = 0, dn = 0;
-	char		 err[600], qerr[600] = "", derr[600] = "", all[2000] = "";
+	char		 qerr[600] = "", derr[600] = "", all[2000] = "";
 	char		 qs[700], ds[700];
 	int		 conn_ok, qrc = -1, drc = -1;
 
@@ -407,7 +453,6 @@ broker_health(struct ctl *ctl, int *healthy)
 	json_object_object_add(d, "messages", json_object_new_int64(m));
 	json_object_object_add(d, "source", json_object_new_string("broker"));
 	json_object_object_add(o, "details", d);
-	(void)err;
 	return o;
 }
 
@@ -452,9 +497,7 @@ simple(struct ctl *ctl, int argc, char *argv[], const char *req)
 		return CTL_EX_USAGE;
 	if ((ans = ask(ctl, req, &unreachable)) == NULL) {
 		if (unreachable)
-			ctl_warnx("evbusd is not running (no status socket at "
-			    "%s)", socket_override ? socket_override :
-			    ctl->conf->status_socket);
+			not_running(ctl, unreachable, "");
 		return CTL_EX_UNAVAILABLE;
 	}
 	if (strcmp(req, "metrics") == 0) {
@@ -496,61 +539,113 @@ cmd_metrics(struct ctl *ctl, int argc, char *argv[])
 	return simple(ctl, argc, argv, "metrics");
 }
 
-/* health and queue: evbusd if it answers, else the broker itself. */
-static int
-with_fallback(struct ctl *ctl, int argc, char *argv[], const char *req)
+/* The broker, as the text output names it: "broker host:port vhost /". */
+static void
+broker_source(const struct ctl *ctl, const char *why, char *buf, size_t len)
 {
-	json_object	*o = NULL;
-	char		*ans = NULL;
-	int		 unreachable = 1, direct = 0, healthy = 1, i;
+	const struct evbus_url *u = &ctl->conf->url;
+	int		 v6 = strchr(u->host, ':') != NULL;
 
-	for (i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "-j") == 0)
-			ctl->json = 1;
+	snprintf(buf, len, "broker %s%s%s:%d vhost %s%s", v6 ? "[" : "",
+	    u->host, v6 ? "]" : "", u->port, u->vhost, why);
+}
+
+/*
+ * evbusd's answer to req, parsed; NULL when it did not answer (with
+ * *unreachable set as by ask()) or sent an error (already printed).
+ */
+static json_object *
+ask_json(struct ctl *ctl, const char *req, int *unreachable)
+{
+	json_object	*o;
+	char		*ans;
+
+	if ((ans = ask(ctl, req, unreachable)) == NULL)
+		return NULL;
+	if ((o = parse(ans)) != NULL && is_error(o)) {
+		json_object_put(o);
+		o = NULL;
+	}
+	free(ans);
+	return o;
+}
+
+/*
+ * health: the running service's.  With no evbusd there is no service to
+ * vouch for, whatever the broker says: fail (69), and say so once.  Only
+ * --broker asks the broker, as eventsource-py's health_check would.
+ */
+int
+cmd_health(struct ctl *ctl, int argc, char *argv[])
+{
+	json_object	*o;
+	char		 source[700];
+	int		 unreachable = 0, direct = 0, healthy, i;
+
 	if ((i = opts(ctl, argc, argv, &direct)) == -1 || i != argc)
 		return CTL_EX_USAGE;
-	if (!direct)
-		ans = ask(ctl, req, &unreachable);
-	if (ans != NULL) {
-		if ((o = parse(ans)) == NULL || is_error(o)) {
-			free(ans);
-			json_object_put(o);
-			return CTL_EX_FAIL;
-		}
-		free(ans);
-	} else if (unreachable || direct) {
-		if (strcmp(req, "health") == 0)
-			o = broker_health(ctl, &healthy);
-		else
-			o = broker_queue(ctl);
+	if (direct) {
+		ctl->quiet = 1;	/* the answer carries the error */
+		o = broker_health(ctl, &healthy);
+		broker_source(ctl, " (--broker: evbusd not asked)", source,
+		    sizeof(source));
+	} else if ((o = ask_json(ctl, "health", &unreachable)) == NULL) {
+		if (unreachable)
+			not_running(ctl, unreachable, "; 'evbusctl health "
+			    "--broker' checks the broker alone");
+		return unreachable ? CTL_EX_UNAVAILABLE : CTL_EX_FAIL;
 	} else
-		return CTL_EX_UNAVAILABLE;
-	if (strcmp(req, "health") == 0)
-		healthy = json_object_get_boolean(
-		    json_object_object_get(o, "healthy"));
+		snprintf(source, sizeof(source), "evbusd (status socket %s)",
+		    sock_path(ctl));
+	healthy = json_object_get_boolean(json_object_object_get(o,
+	    "healthy"));
 	if (ctl->json)
 		print_json(o);
-	else if (strcmp(req, "health") == 0)
-		print_health(o);
 	else
-		print_queue(o);
-	if (strcmp(req, "queue") == 0 &&
-	    strcmp(jstr(o, "state"), "error") == 0)
-		healthy = 0;
+		print_health(o, source);
 	json_object_put(o);
 	return healthy ? CTL_EX_OK : CTL_EX_FAIL;
 }
 
-int
-cmd_health(struct ctl *ctl, int argc, char *argv[])
-{
-	return with_fallback(ctl, argc, argv, "health");
-}
-
+/*
+ * queue: broker data, which evbusd's probe caches.  When no evbusd
+ * answers, the broker itself is asked: the figures are as true, and the
+ * output says where they come from and that evbusd did not answer.
+ */
 int
 cmd_queue(struct ctl *ctl, int argc, char *argv[])
 {
-	return with_fallback(ctl, argc, argv, "queue");
+	json_object	*o;
+	char		 source[700], why[400], r[300];
+	int		 unreachable = 0, direct = 0, ok;
+
+	if ((ok = opts(ctl, argc, argv, &direct)) == -1 || ok != argc)
+		return CTL_EX_USAGE;
+	if (!direct && (o = ask_json(ctl, "queue", &unreachable)) != NULL)
+		snprintf(source, sizeof(source), "evbusd (status socket %s)",
+		    sock_path(ctl));
+	else if (!direct && !unreachable)
+		return CTL_EX_FAIL;
+	else {
+		if (direct)
+			snprintf(why, sizeof(why), " (--broker: evbusd not "
+			    "asked)");
+		else {
+			absent(ctl, unreachable, r, sizeof(r));
+			snprintf(why, sizeof(why), "; evbusd is not running "
+			    "(%s)", r);
+		}
+		ctl->quiet = 1;	/* the answer carries the error */
+		o = broker_queue(ctl);
+		broker_source(ctl, why, source, sizeof(source));
+	}
+	if (ctl->json)
+		print_json(o);
+	else
+		print_queue(o, source);
+	ok = strcmp(jstr(o, "state"), "error") != 0;
+	json_object_put(o);
+	return ok ? CTL_EX_OK : CTL_EX_FAIL;
 }
 
 /* scale N, reload, stop: commands that change evbusd. */
@@ -563,7 +658,7 @@ change(struct ctl *ctl, const char *req)
 
 	if ((ans = ask(ctl, req, &unreachable)) == NULL) {
 		if (unreachable)
-			ctl_warnx("evbusd is not running");
+			not_running(ctl, unreachable, "");
 		return CTL_EX_UNAVAILABLE;
 	}
 	if ((o = parse(ans)) == NULL || is_error(o)) {
@@ -584,7 +679,7 @@ int
 cmd_scale(struct ctl *ctl, int argc, char *argv[])
 {
 	char		 req[64];
-	const char	*n = NULL;
+	const char	*n = NULL, *errstr;
 	int		 direct = 0, i;
 
 	/*
@@ -601,7 +696,22 @@ cmd_scale(struct ctl *ctl, int argc, char *argv[])
 		ctl_warnx("usage: scale N|+N|-N");
 		return CTL_EX_USAGE;
 	}
-	snprintf(req, sizeof(req), "scale %.32s", n != NULL ? n : argv[i]);
+	if (n == NULL)
+		n = argv[i];
+	/*
+	 * A count that is not one, or an absolute one evbusd cannot run, is
+	 * a usage error here; whether +N/-N stays within 1..SCALE_MAX only
+	 * evbusd knows, and it refuses rather than clamps.
+	 */
+	(void)strtonum(n[0] == '+' || n[0] == '-' ? n + 1 : n, 1, SCALE_MAX,
+	    &errstr);
+	if (errstr != NULL) {
+		ctl_warnx("scale %s: %s; usage: scale N|+N|-N (N from 1 to "
+		    "%d: evbusd runs at least 1 worker)", n, errstr,
+		    SCALE_MAX);
+		return CTL_EX_USAGE;
+	}
+	snprintf(req, sizeof(req), "scale %.32s", n);
 	return change(ctl, req);
 }
 

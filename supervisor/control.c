@@ -10,6 +10,13 @@
  * Requests are read without blocking the supervisor, limited in size and
  * time; answers are built from shared memory, so they come even with every
  * worker busy or the broker down.
+ *
+ * Idle clients must not lock others out: the request line must come
+ * within CLIENT_REQ_TIMEOUT, a uid other than root's and evbusd's own holds
+ * at most EVBUS_MAX_CLIENTS_UID places, and when the socket is full a new
+ * client takes the place of the oldest one that has not sent a request
+ * (an unprivileged newcomer only that of another unprivileged client), so
+ * root and evbusd's user are always served.
  */
 #include "config.h"
 
@@ -32,7 +39,10 @@
 #include "log.h"
 #include "supervisor.h"
 
-#define CLIENT_TIMEOUT	5.0
+#define CLIENT_TIMEOUT		5.0	/* a whole exchange */
+#define CLIENT_REQ_TIMEOUT	1.0	/* until the request line is in */
+#define PROBE_WAIT		2.0	/* longest wait for a fresh probe result */
+#define FULL_LOG_INTERVAL	60.0	/* "socket full" warnings at most so often */
 
 int
 control_listen(struct supervisor *sv, char *err, size_t errlen)
@@ -99,7 +109,8 @@ control_listen(struct supervisor *sv, char *err, size_t errlen)
 		close(fd);
 		return -1;
 	}
-	if (listen(fd, 16) == -1) {
+	/* Room for a burst of clients between two turns of the poll loop. */
+	if (listen(fd, SOMAXCONN) == -1) {
 		snprintf(err, errlen, "listen: %s", strerror(errno));
 		close(fd);
 		return -1;
@@ -134,28 +145,6 @@ control_close(struct supervisor *sv)
 		close(sv->ctl_fd);
 		sv->ctl_fd = -1;
 	}
-}
-
-int
-control_pollfds(struct supervisor *sv, struct pollfd *pfd, int max)
-{
-	int	 i, n = 0;
-
-	if (sv->ctl_fd == -1 || max < 1)
-		return 0;
-	pfd[n].fd = sv->ctl_fd;
-	pfd[n].events = POLLIN;
-	n++;
-	for (i = 0; i < EVBUS_MAX_CLIENTS && n < max; i++) {
-		struct client *c = &sv->clients[i];
-
-		if (c->fd == -1)
-			continue;
-		pfd[n].fd = c->fd;
-		pfd[n].events = c->out ? POLLOUT : POLLIN;
-		n++;
-	}
-	return n;
 }
 
 static void
@@ -213,10 +202,11 @@ reply_error(struct client *c, const char *fmt, ...)
 	reply_json(c, o);
 }
 
+/* Root and evbusd's user: may change things, and are always served. */
 static int
-may_change(const struct supervisor *sv, const struct client *c)
+privileged(const struct supervisor *sv, uid_t uid)
 {
-	return c->uid == 0 || c->uid == sv->owner_uid;
+	return uid == 0 || uid == sv->owner_uid;
 }
 
 static void
@@ -243,6 +233,17 @@ handle(struct supervisor *sv, struct client *c, char *line)
 	if (strcmp(line, "stats") == 0 && arg == NULL) {
 		if ((text = report_stats(sv, &len)) != NULL)
 			reply(c, text, len);
+	} else if ((strcmp(line, "health") == 0 ||
+	    strcmp(line, "queue") == 0) && arg == NULL && !c->waited &&
+	    report_probe_pending(sv)) {
+		/*
+		 * Just started or reloaded, the probe has no answer yet, or
+		 * one from before the workers declared the queue: rather than
+		 * say "not checked" or "does not exist", wait (briefly) for
+		 * its next check.  control_pollfds() answers then.
+		 */
+		c->waited = 1;
+		c->wait_until = sv_now() + PROBE_WAIT;
 	} else if (strcmp(line, "health") == 0 && arg == NULL) {
 		if ((text = report_health(sv, &healthy, &len)) != NULL)
 			reply(c, text, len);
@@ -257,7 +258,7 @@ handle(struct supervisor *sv, struct client *c, char *line)
 			reply(c, text, len);
 	} else if (strcmp(line, "scale") == 0 || strcmp(line, "reload") == 0 ||
 	    strcmp(line, "stop") == 0) {
-		if (!may_change(sv, c)) {
+		if (!privileged(sv, c->uid)) {
 			log_warnx("status socket: %s refused for uid %lu (only "
 			    "root and uid %lu may change things)", line,
 			    (unsigned long)c->uid, (unsigned long)sv->owner_uid);
@@ -272,21 +273,25 @@ handle(struct supervisor *sv, struct client *c, char *line)
 			sv_sigterm = 1;
 			ok_reply(c, "stopping", 1);
 		} else if (strcmp(line, "scale") == 0 && arg != NULL) {
-			if (arg[0] == '+' || arg[0] == '-')
-				n = sv->target + (int)strtonum(arg + 1, 1, 128,
-				    &errstr) * (arg[0] == '-' ? -1 : 1);
-			else
-				n = (int)strtonum(arg, 1, 128, &errstr);
+			n = (int)strtonum(arg[0] == '+' || arg[0] == '-' ?
+			    arg + 1 : arg, 1, EVBUS_MAX_WORKERS, &errstr);
 			if (errstr != NULL) {
-				reply_error(c, "scale %s: %s (1..128, or +N/-N)",
-				    arg, errstr);
+				reply_error(c, "scale %s: %s (N from 1 to %d, "
+				    "or +N/-N)", arg, errstr, EVBUS_MAX_WORKERS);
 				return;
 			}
+			if (arg[0] == '+' || arg[0] == '-')
+				n = sv->target + (arg[0] == '-' ? -n : n);
 			if (sv->stopping) {
 				reply_error(c, "evbusd is stopping");
 				return;
 			}
-			children_scale(sv, n);
+			if (children_scale(sv, n) == -1) {
+				reply_error(c, "scale %s: %d workers refused: "
+				    "evbusd runs 1 to %d; still %d", arg, n,
+				    EVBUS_MAX_WORKERS, sv->target);
+				return;
+			}
 			ok_reply(c, "workers", sv->target);
 		} else
 			reply_error(c, "usage: scale N|+N|-N, reload, stop");
@@ -295,28 +300,102 @@ handle(struct supervisor *sv, struct client *c, char *line)
 		    "queue, workers, metrics, scale N, reload, stop)", line);
 }
 
+/* Still reading the request line: no answer, none deferred. */
+static int
+reading(const struct client *c)
+{
+	return c->fd != -1 && c->out == NULL && c->wait_until == 0;
+}
+
+/*
+ * The client that has waited longest without sending its request, among
+ * those of uid (same_uid), else of unprivileged uids (or of any uid with
+ * anyone set); NULL when there is none.
+ */
+static struct client *
+oldest_reading(struct supervisor *sv, int same_uid, uid_t uid, int anyone)
+{
+	struct client	*c, *best = NULL;
+	int		 i;
+
+	for (i = 0; i < EVBUS_MAX_CLIENTS; i++) {
+		c = &sv->clients[i];
+		if (!reading(c) || (same_uid && c->uid != uid) ||
+		    (!same_uid && !anyone && privileged(sv, c->uid)))
+			continue;
+		if (best == NULL || c->since < best->since)
+			best = c;
+	}
+	return best;
+}
+
+/* Close a client that sent nothing to make room; say why, if it listens. */
+static void
+evict(struct supervisor *sv, struct client *c, uid_t newcomer)
+{
+	static double	 last_log;
+	static const char msg[] = "{\"error\":\"closed: no request came, "
+	    "and the status socket is full\"}\n";
+	double		 now = sv_now();
+
+	if (now - last_log >= FULL_LOG_INTERVAL) {
+		log_warnx("status socket: full or uid %lu at its limit: closing "
+		    "a client of uid %lu that sent no request for %.1fs (at "
+		    "most one such warning a minute)", (unsigned long)newcomer,
+		    (unsigned long)c->uid, now - c->since);
+		last_log = now;
+	}
+	(void)write(c->fd, msg, sizeof(msg) - 1);
+	client_close(c);
+}
+
+/* A place for a new client of uid, evicting an idle one if need be. */
+static struct client *
+place_for(struct supervisor *sv, uid_t uid)
+{
+	struct client	*c;
+	int		 i, mine = 0;
+
+	for (i = 0; i < EVBUS_MAX_CLIENTS; i++)
+		if (sv->clients[i].fd != -1 && sv->clients[i].uid == uid)
+			mine++;
+	if (!privileged(sv, uid) && mine >= EVBUS_MAX_CLIENTS_UID) {
+		/* A uid's newest client is likelier to talk than its oldest. */
+		if ((c = oldest_reading(sv, 1, uid, 0)) == NULL)
+			return NULL;
+		evict(sv, c, uid);
+		return c;
+	}
+	for (i = 0; i < EVBUS_MAX_CLIENTS; i++)
+		if (sv->clients[i].fd == -1)
+			return &sv->clients[i];
+	if ((c = oldest_reading(sv, 0, uid, 0)) == NULL &&
+	    privileged(sv, uid))
+		c = oldest_reading(sv, 0, uid, 1);
+	if (c != NULL)
+		evict(sv, c, uid);
+	return c;
+}
+
 static void
 accept_client(struct supervisor *sv)
 {
-	struct client	*c = NULL;
+	static const char busy[] = "{\"error\":\"busy: too many status "
+	    "socket clients at once; try again\"}\n";
+	struct client	*c;
 	uid_t		 uid;
 	gid_t		 gid;
-	int		 fd, i;
+	int		 fd;
 
 	while ((fd = accept4(sv->ctl_fd, NULL, NULL,
 	    SOCK_NONBLOCK | SOCK_CLOEXEC)) != -1) {
-		for (i = 0; i < EVBUS_MAX_CLIENTS; i++)
-			if (sv->clients[i].fd == -1) {
-				c = &sv->clients[i];
-				break;
-			}
-		if (c == NULL) {
-			/* Too many at once: refuse rather than queue. */
-			(void)write(fd, "{\"error\":\"busy\"}\n", 17);
+		if (getpeereid(fd, &uid, &gid) == -1) {
 			close(fd);
 			continue;
 		}
-		if (getpeereid(fd, &uid, &gid) == -1) {
+		if ((c = place_for(sv, uid)) == NULL) {
+			/* Every place is mid-answer: refuse rather than queue. */
+			(void)write(fd, busy, sizeof(busy) - 1);
 			close(fd);
 			continue;
 		}
@@ -324,8 +403,16 @@ accept_client(struct supervisor *sv)
 		c->fd = fd;
 		c->uid = uid;
 		c->since = sv_now();
-		c = NULL;
 	}
+}
+
+/* Answer the request line in c->in, or defer it (see handle()). */
+static void
+serve(struct supervisor *sv, struct client *c)
+{
+	handle(sv, c, c->in);
+	if (c->out == NULL && c->wait_until == 0)
+		reply_error(c, "out of memory");
 }
 
 static void
@@ -356,9 +443,7 @@ client_read(struct supervisor *sv, struct client *c)
 	*nl = '\0';
 	if (nl > c->in && nl[-1] == '\r')
 		nl[-1] = '\0';
-	handle(sv, c, c->in);
-	if (c->out == NULL)
-		reply_error(c, "out of memory");
+	serve(sv, c);
 }
 
 static void
@@ -382,7 +467,6 @@ void
 control_dispatch(struct supervisor *sv, struct pollfd *pfd, int n)
 {
 	int	 i, j;
-	double	 now = sv_now();
 
 	for (i = 0; i < n; i++) {
 		if (pfd[i].revents == 0)
@@ -398,14 +482,67 @@ control_dispatch(struct supervisor *sv, struct pollfd *pfd, int n)
 				continue;
 			if (c->out != NULL)
 				client_write(c);
-			else if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
+			else if (c->wait_until != 0) {
+				/* Deferred: only a hang-up matters. */
+				if (pfd[i].revents & (POLLHUP | POLLERR))
+					client_close(c);
+			} else if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
 				client_read(sv, c);
 			break;
 		}
 	}
-	/* Slow or silent clients do not hold a place for long. */
-	for (j = 0; j < EVBUS_MAX_CLIENTS; j++)
-		if (sv->clients[j].fd != -1 &&
-		    now - sv->clients[j].since > CLIENT_TIMEOUT)
-			client_close(&sv->clients[j]);
+}
+
+/*
+ * Once per turn of the loop, before poll: answer deferred requests whose
+ * probe result came (or whose wait is over), and close clients that are
+ * too slow, so that they do not hold a place for long.
+ */
+static void
+control_tick(struct supervisor *sv)
+{
+	struct client	*c;
+	double		 now = sv_now();
+	int		 i, pending = -1;
+
+	for (i = 0; i < EVBUS_MAX_CLIENTS; i++) {
+		c = &sv->clients[i];
+		if (c->fd == -1)
+			continue;
+		if (c->wait_until != 0 && c->out == NULL) {
+			if (pending == -1)
+				pending = report_probe_pending(sv);
+			if (!pending || now >= c->wait_until) {
+				c->wait_until = 0;
+				serve(sv, c);
+			}
+		} else if ((reading(c) && now - c->since > CLIENT_REQ_TIMEOUT) ||
+		    now - c->since > CLIENT_TIMEOUT)
+			client_close(c);
+	}
+}
+
+int
+control_pollfds(struct supervisor *sv, struct pollfd *pfd, int max)
+{
+	int	 i, n = 0;
+
+	if (sv->ctl_fd == -1 || max < 1)
+		return 0;
+	control_tick(sv);
+	pfd[n].fd = sv->ctl_fd;
+	pfd[n].events = POLLIN;
+	n++;
+	for (i = 0; i < EVBUS_MAX_CLIENTS && n < max; i++) {
+		struct client *c = &sv->clients[i];
+
+		if (c->fd == -1)
+			continue;
+		pfd[n].fd = c->fd;
+		/* A deferred request waits for nothing on its socket. */
+		pfd[n].events = c->out ? POLLOUT : c->wait_until != 0 ? 0 :
+		    POLLIN;
+		n++;
+	}
+	return n;
 }

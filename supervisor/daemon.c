@@ -253,6 +253,7 @@ do_reload(struct supervisor *sv)
 	struct evbus_config	*nc;
 	char			 err[2048];
 	size_t			 i;
+	int			 old_workers;
 
 	log_info("SIGHUP: reloading %s", sv->conf_path);
 	if ((nc = evbus_config_load(sv->conf_path, &errs)) == NULL) {
@@ -279,13 +280,25 @@ do_reload(struct supervisor *sv)
 	 * supervisor_run() returns; freeing it here too made evbusd abort
 	 * with a double free on its way out after any reload.
 	 */
+	old_workers = sv->conf->workers;
 	if (sv->conf != sv->conf_orig)
 		evbus_config_free(sv->conf);
 	sv->conf = nc;
 	children_reload(sv);
-	children_scale(sv, nc->workers);
-	if (sv->probe_pid > 0)
-		kill(sv->probe_pid, SIGTERM);
+	/*
+	 * Fix: a pool scaled at run time went back to `workers` at every
+	 * reload.  Only a change of the key itself resizes it.
+	 */
+	if (nc->workers != old_workers) {
+		log_info("reload: workers changed from %d to %d in %s; scaling "
+		    "from %d to %d", old_workers, nc->workers, sv->conf_path,
+		    sv->target, nc->workers);
+		children_scale(sv, nc->workers);
+	} else if (sv->target != nc->workers)
+		log_info("reload: workers unchanged (%d) in %s; keeping the %d "
+		    "workers scaled to at run time", nc->workers,
+		    sv->conf_path, sv->target);
+	probe_restart(sv);
 	log_info("reload: configuration valid (%s); replacing workers one at "
 	    "a time", err);
 }

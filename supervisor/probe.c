@@ -4,14 +4,22 @@
  * writes what it found into the scoreboard.  The supervisor itself never
  * talks to the broker, so its status socket answers at once even when the
  * broker is down or slow; the probe runs no plugin code either.
+ *
+ * The workers declare the topology, not the probe.  So that it never
+ * reports a queue missing that a worker is about to declare (or just
+ * did), its first check waits until a worker consumes, and a check that
+ * found a queue missing is repeated as soon as a worker starts consuming
+ * after it.
  */
 #include "config.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,7 +27,94 @@
 #include "log.h"
 #include "supervisor.h"
 
-#define PROBE_INTERVAL	2	/* seconds */
+#define PROBE_INTERVAL_MS	2000	/* between checks */
+#define PROBE_TICK_MS		25	/* looking for new consumers */
+#define PROBE_FIRST_WAIT_MS	5000	/* longest wait for the topology */
+
+/* CLOCK_REALTIME in us: the clock of probe results and connected_at. */
+int64_t
+sv_wall_us(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void
+sleep_ms(int ms)
+{
+	struct timespec	 ts;
+
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (long)(ms % 1000) * 1000000;
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+/*
+ * When the newest consumer started (CLOCK_REALTIME us, as the probe's
+ * "at"), 0 when no worker consumes.  A worker consumes only after it
+ * declared the topology, so a queue checked before that time may have
+ * been declared since.  Slots of dead workers may still say consuming:
+ * their times are older, which only makes the answer more cautious.
+ */
+int64_t
+probe_topology_at(const struct evbus_scoreboard *sb)
+{
+	const struct evbus_slot	*sl;
+	uint32_t		 state;
+	int64_t			 at, newest = 0;
+	unsigned int		 s;
+
+	for (s = 0; s < sb->nslots; s++) {
+		sl = &sb->slots[s];
+		if (__atomic_load_n(&sl->state, __ATOMIC_RELAXED) !=
+		    EVBUS_SLOT_CONSUMING)
+			continue;
+		evbus_seq_read(&sl->seq, &sl->state, &state, sizeof(state));
+		evbus_seq_read(&sl->seq, &sl->stats.connected_at, &at,
+		    sizeof(at));
+		if (state == EVBUS_SLOT_CONSUMING && at > newest)
+			newest = at;
+	}
+	return newest;
+}
+
+/* Did check p find a queue missing that a worker may declare later? */
+static int
+missing(const struct evbus_config *conf, const struct evbus_probe *p)
+{
+	return p->ok && (!p->queue_ok || (conf->enable_dlq && !p->dlq_ok));
+}
+
+/*
+ * 1 when check p found a queue missing before the newest consumer started,
+ * i.e. before a worker declared the topology: its answer may be wrong now.
+ */
+int
+probe_superseded(const struct supervisor *sv, const struct evbus_probe *p)
+{
+	return missing(sv->conf, p) && probe_topology_at(sv->sb) > p->at;
+}
+
+/*
+ * Wait for the next check: PROBE_INTERVAL_MS, cut short when the last
+ * check found a queue missing and a worker has started consuming since.
+ */
+static void
+probe_wait(const struct supervisor *sv, const struct evbus_probe *p)
+{
+	int	 waited;
+
+	if (!missing(sv->conf, p)) {
+		sleep_ms(PROBE_INTERVAL_MS);
+		return;
+	}
+	for (waited = 0; waited < PROBE_INTERVAL_MS && !probe_superseded(sv, p);
+	    waited += PROBE_TICK_MS)
+		sleep_ms(PROBE_TICK_MS);
+}
 
 /* Passive declare; fills messages/consumers or err.  Reopens the channel. */
 static int
@@ -55,7 +150,7 @@ probe_loop(struct supervisor *sv)
 	struct evbus_amqp	 a;
 	struct evbus_amqp_opts	 o;
 	struct evbus_probe	 p;
-	int			 connected = 0, rc;
+	int			 connected = 0, first = 1, waited, rc;
 
 	memset(&o, 0, sizeof(o));
 	o.url = &conf->url;
@@ -78,7 +173,21 @@ probe_loop(struct supervisor *sv)
 				snprintf(p.error, sizeof(p.error), "%s", a.err);
 			}
 		}
+		/*
+		 * The first queue check waits (not forever: a worker may
+		 * never get there) until a worker has declared the topology.
+		 */
+		for (waited = 0; connected && first &&
+		    waited < PROBE_FIRST_WAIT_MS &&
+		    probe_topology_at(sv->sb) == 0; waited += PROBE_TICK_MS)
+			sleep_ms(PROBE_TICK_MS);
+		/*
+		 * Stamped before the check: a worker consuming after this
+		 * time may have declared a queue the check found missing.
+		 */
+		p.at = sv_wall_us();
 		if (connected) {
+			first = 0;
 			p.ok = 1;
 			rc = passive(&a, conf->queue_name, &p.messages,
 			    &p.consumers, p.queue_error, sizeof(p.queue_error));
@@ -100,11 +209,10 @@ probe_loop(struct supervisor *sv)
 			if (a.conn != NULL)
 				amqp_maybe_release_buffers(a.conn);
 		}
-		p.at = (int64_t)time(NULL) * 1000000;
 		evbus_seq_begin(&sv->sb->probe_seq);
 		sv->sb->probe = p;
 		evbus_seq_end(&sv->sb->probe_seq);
-		sleep(PROBE_INTERVAL);
+		probe_wait(sv, &p);
 	}
 }
 
@@ -153,4 +261,27 @@ probe_start(struct supervisor *sv)
 	setproctitle("broker probe for %s", sv->conf->queue_name);
 	probe_loop(sv);
 	_exit(0);
+}
+
+/*
+ * After a reload the probe still checks the queues of the configuration
+ * it was forked with.  Stop it now and wait for it (two probes must never
+ * write the results at once: the seqlock has one writer), forget what it
+ * found, and let the loop start a new one at once instead of after the
+ * restart delay of a probe that died.
+ */
+void
+probe_restart(struct supervisor *sv)
+{
+	if (sv->probe_pid > 0) {
+		kill(sv->probe_pid, SIGKILL);
+		while (waitpid(sv->probe_pid, NULL, 0) == -1 && errno == EINTR)
+			;
+		evbus_seq_repair(&sv->sb->probe_seq);
+		sv->probe_pid = 0;
+	}
+	evbus_seq_begin(&sv->sb->probe_seq);
+	memset(&sv->sb->probe, 0, sizeof(sv->sb->probe));
+	evbus_seq_end(&sv->sb->probe_seq);
+	sv->probe_restart_at = 0;
 }

@@ -26,6 +26,7 @@ struct view {
 	int			 nworkers, consuming, connected;
 	int64_t			 first_connected;
 	struct evbus_probe	 probe;
+	int			 probe_fresh;	/* probe has an answer to give */
 };
 
 static const char *
@@ -70,8 +71,14 @@ snapshot(const struct supervisor *sv)
 	}
 	evbus_seq_read(&sv->sb->probe_seq, &sv->sb->probe, &v->probe,
 	    sizeof(v->probe));
+	/*
+	 * A "queue does not exist" from before a worker declared the
+	 * topology is no answer: report it as not checked yet.
+	 */
+	v->probe_fresh = v->probe.at != 0 && !probe_superseded(sv, &v->probe);
 	return v;
 }
+
 
 static json_object *
 jtime(int64_t us)
@@ -139,6 +146,27 @@ handlers_json(const struct evbus_worker_stats *st)
 	return hs;
 }
 
+/*
+ * Rows by worker index; the two of one index during a rolling reload, the
+ * older (longer up) first.
+ */
+static int
+by_index(const void *a, const void *b)
+{
+	json_object	*x = *(json_object *const *)a;
+	json_object	*y = *(json_object *const *)b;
+	int		 i = json_object_get_int(json_object_object_get(x, "index"));
+	int		 j = json_object_get_int(json_object_object_get(y, "index"));
+	double		 u = json_object_get_double(json_object_object_get(x,
+			    "uptime_seconds"));
+	double		 w = json_object_get_double(json_object_object_get(y,
+			    "uptime_seconds"));
+
+	if (i != j)
+		return i < j ? -1 : 1;
+	return u > w ? -1 : u < w;
+}
+
 static json_object *
 workers_json(const struct supervisor *sv, const struct view *v)
 {
@@ -184,6 +212,8 @@ workers_json(const struct supervisor *sv, const struct view *v)
 		add_u64(w, "reconnections", sl->stats.reconnections);
 		json_object_array_add(arr, w);
 	}
+	/* Scoreboard slots are reused in any order; operators read indices. */
+	json_object_array_sort(arr, by_index);
 	return arr;
 }
 
@@ -193,7 +223,7 @@ report_stats(const struct supervisor *sv, size_t *len)
 	struct view		*v;
 	const struct evbus_worker_stats *t;
 	json_object		*o;
-	time_t			 now = time(NULL);
+	int64_t			 now = sv_wall_us();
 
 	if ((v = snapshot(sv)) == NULL)
 		return NULL;
@@ -220,9 +250,14 @@ report_stats(const struct supervisor *sv, size_t *len)
 	    json_object_new_boolean(v->connected > 0));
 	json_object_object_add(o, "is_consuming",
 	    json_object_new_boolean(v->consuming > 0));
+	/*
+	 * Fix: whole seconds now minus a microsecond connected_at was
+	 * negative for up to a second after start.  Both in microseconds
+	 * now, and never below 0 should the wall clock step back.
+	 */
 	json_object_object_add(o, "uptime_seconds", v->first_connected ?
-	    json_object_new_double((double)now -
-	    v->first_connected / 1e6) : NULL);
+	    json_object_new_double(now > v->first_connected ?
+	    (now - v->first_connected) / 1e6 : 0.0) : NULL);
 	/* evbus's own. */
 	json_object_object_add(o, "workers", json_object_new_int(v->nworkers));
 	json_object_object_add(o, "workers_consuming",
@@ -293,7 +328,7 @@ report_health(const struct supervisor *sv, int *healthy, size_t *len)
 		    (double)v->probe.at) / 1e6);
 		add_error(err, sizeof(err), "Queue check failed: %s", qs + 7);
 		ok = 0;
-	} else if (v->probe.at == 0)
+	} else if (!v->probe_fresh)
 		snprintf(qs, sizeof(qs), "not_initialized");
 	else if (v->probe.queue_ok)
 		snprintf(qs, sizeof(qs), "accessible");
@@ -306,7 +341,7 @@ report_health(const struct supervisor *sv, int *healthy, size_t *len)
 	}
 	if (!c->enable_dlq)
 		snprintf(ds, sizeof(ds), "disabled");
-	else if (v->probe.at == 0 || !v->probe.ok)
+	else if (!v->probe_fresh || !v->probe.ok)
 		snprintf(ds, sizeof(ds), "inaccessible");
 	else if (v->probe.dlq_ok)
 		snprintf(ds, sizeof(ds), "accessible");
@@ -348,6 +383,7 @@ report_health(const struct supervisor *sv, int *healthy, size_t *len)
 	json_object_object_add(d, "workers", json_object_new_int(v->nworkers));
 	json_object_object_add(d, "workers_consuming",
 	    json_object_new_int(v->consuming));
+	json_object_object_add(d, "source", json_object_new_string("evbusd"));
 	json_object_object_add(o, "details", d);
 	*healthy = ok;
 	free(v);
@@ -366,6 +402,10 @@ report_queue(const struct supervisor *sv, size_t *len)
 	if (v->probe.at == 0) {
 		state = "error";
 		error = "the broker has not been probed yet";
+	} else if (!v->probe_fresh) {
+		state = "error";
+		error = "the broker probe has not checked the queue since the "
+		    "workers declared it";
 	} else if (!v->probe.queue_ok) {
 		state = "error";
 		error = v->probe.queue_error[0] ? v->probe.queue_error :
@@ -375,20 +415,37 @@ report_queue(const struct supervisor *sv, size_t *len)
 	o = json_object_new_object();
 	json_object_object_add(o, "name",
 	    json_object_new_string(sv->conf->queue_name));
-	add_u64(o, "message_count", v->probe.queue_ok ? v->probe.messages : 0);
-	add_u64(o, "consumer_count", v->probe.queue_ok ? v->probe.consumers : 0);
+	json_object_object_add(o, "source", json_object_new_string("evbusd"));
+	add_u64(o, "message_count", v->probe_fresh && v->probe.queue_ok ?
+	    v->probe.messages : 0);
+	add_u64(o, "consumer_count", v->probe_fresh && v->probe.queue_ok ?
+	    v->probe.consumers : 0);
 	json_object_object_add(o, "state", json_object_new_string(state));
 	json_object_object_add(o, "error", error ?
 	    json_object_new_string(error) : NULL);
 	if (sv->conf->enable_dlq) {
 		json_object_object_add(o, "dlq_name",
 		    json_object_new_string(sv->conf->dlq_queue_name));
-		add_u64(o, "dlq_message_count", v->probe.dlq_ok ?
-		    v->probe.dlq_messages : 0);
+		add_u64(o, "dlq_message_count", v->probe_fresh &&
+		    v->probe.dlq_ok ? v->probe.dlq_messages : 0);
 	}
 	json_object_object_add(o, "checked_at", jtime(v->probe.at));
 	free(v);
 	return finish(o, len);
+}
+
+/*
+ * 1 while a health or queue answer would come from no probe result (none
+ * yet: just started or reloaded) or a superseded one; control.c then
+ * holds the answer back briefly, until the probe has checked again.
+ */
+int
+report_probe_pending(const struct supervisor *sv)
+{
+	struct evbus_probe	 p;
+
+	evbus_seq_read(&sv->sb->probe_seq, &sv->sb->probe, &p, sizeof(p));
+	return p.at == 0 || probe_superseded(sv, &p);
 }
 
 char *

@@ -13,8 +13,15 @@
 #include "conf.h"
 #include "scoreboard.h"
 
-#define EVBUS_MAX_CLIENTS	32
+/*
+ * Status socket clients at once, and at most per uid other than root's
+ * and evbusd's own (those two are always served: see control.c).
+ */
+#define EVBUS_MAX_CLIENTS	128
+#define EVBUS_MAX_CLIENTS_UID	32
 #define EVBUS_CTL_REQ_MAX	1024	/* longest status socket request */
+/* Half the scoreboard, so that a rolling reload has slots to spare. */
+#define EVBUS_MAX_WORKERS	(EVBUS_SB_MAX_SLOTS / 2)
 
 enum child_state {
 	CHILD_FREE = 0,		/* slot unused */
@@ -45,6 +52,8 @@ struct client {
 	char		*out;
 	size_t		 outlen, outoff;
 	double		 since;
+	double		 wait_until;	/* answer deferred until then, 0 = not */
+	int		 waited;	/* deferred once: answer next time */
 };
 
 struct supervisor {
@@ -90,7 +99,7 @@ void	 children_start(struct supervisor *sv);
 void	 children_reap(struct supervisor *sv);
 void	 children_tick(struct supervisor *sv);
 int	 children_next_due(struct supervisor *sv, int max);
-void	 children_scale(struct supervisor *sv, int n);
+int	 children_scale(struct supervisor *sv, int n);
 void	 children_stop_all(struct supervisor *sv, int sig);
 int	 children_alive(const struct supervisor *sv);
 int	 children_count(const struct supervisor *sv, enum child_state st);
@@ -99,6 +108,11 @@ pid_t	 sv_fork_worker(struct supervisor *sv, int slot, int index);
 
 /* probe.c */
 void	 probe_start(struct supervisor *sv);
+void	 probe_restart(struct supervisor *sv);
+int64_t	 sv_wall_us(void);
+int64_t	 probe_topology_at(const struct evbus_scoreboard *sb);
+int	 probe_superseded(const struct supervisor *sv,
+	    const struct evbus_probe *p);
 
 /* control.c */
 int	 control_listen(struct supervisor *sv, char *err, size_t errlen);
@@ -113,5 +127,6 @@ char	*report_health(const struct supervisor *sv, int *healthy, size_t *len);
 char	*report_queue(const struct supervisor *sv, size_t *len);
 char	*report_workers(const struct supervisor *sv, size_t *len);
 char	*report_metrics(const struct supervisor *sv, size_t *len);
+int	 report_probe_pending(const struct supervisor *sv);
 
 #endif
