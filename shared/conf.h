@@ -12,6 +12,8 @@
 #ifndef EVBUS_CONF_H
 #define EVBUS_CONF_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <stdio.h>
 
@@ -92,6 +94,8 @@ struct evbus_config {
 	char			*pid_file;
 	char			*user;		/* NULL: do not drop privileges */
 	char			*group;
+	uid_t			 uid;		/* user's; -1: not looked up */
+	gid_t			 gid;		/* group's, or user's; -1: none */
 	double			 shutdown_timeout;
 	char			*syslog_facility;
 	int			 syslog_facility_code;	/* LOG_DAEMON, ... */
@@ -106,23 +110,39 @@ struct evbus_conf_errors {
 	size_t			  n;
 };
 
+/*
+ * Checks against the host the file is loaded on, for the loaders' flags.
+ * Without them a config is checked only in itself, which is all evbusctl
+ * needs (it may run where the service's user does not exist); evbusd asks
+ * for them so that a typo stops it before it forks anything.
+ */
+#define EVBUS_CONF_ACCOUNTS	0x01	/* user, group exist; set uid, gid */
+#define EVBUS_CONF_DIRS		0x02	/* the directories of status_socket
+					   and pid_file exist, if set */
+
 /* A config holding every default (no file read). Never fails. */
 struct evbus_config *evbus_config_defaults(void);
 
 /*
  * Load path over the defaults.  Returns the config, or NULL with every
  * problem found appended to errs (unknown key, wrong type, out of range,
- * bad URL, unsafe file mode, ...), in line order, each "file:line: msg"
- * (or "file: msg" when no line applies); errs may be NULL.  Reading the
- * password from the environment also happens here.  Paths (plugin_dir,
- * TLS files, user and group) are not looked up: that is for the caller.
+ * bad URL, unsafe file mode, rules across keys, ...), in line order, each
+ * "file:line: msg" (or "file: msg" when no line applies); errs may be
+ * NULL.  Reading the password from the environment also happens here.
+ * Paths (plugin_dir, TLS files) are not looked up: that is for the
+ * caller; user, group and the run directories only with the flags above
+ * (evbus_config_load: none of them).
  */
 struct evbus_config *evbus_config_load(const char *path,
+	    struct evbus_conf_errors *errs);
+struct evbus_config *evbus_config_load_flags(const char *path, int flags,
 	    struct evbus_conf_errors *errs);
 
 /* The same from a string (tests); name is used in messages. */
 struct evbus_config *evbus_config_load_string(const char *text,
 	    const char *name, struct evbus_conf_errors *errs);
+struct evbus_config *evbus_config_load_string_flags(const char *text,
+	    const char *name, int flags, struct evbus_conf_errors *errs);
 
 void	 evbus_config_free(struct evbus_config *);
 void	 evbus_conf_errors_clear(struct evbus_conf_errors *);

@@ -59,7 +59,7 @@ static const struct option longopts[] = {
 static void	usage(FILE *);
 static void	version(void);
 static void	parse_args(int, char **, struct evbusd_opts *);
-static struct evbus_config *load_config(const char *);
+static struct evbus_config *load_config(const char *, int);
 static int	config_test(const struct evbusd_opts *);
 static int	run_daemon(const struct evbusd_opts *);
 
@@ -140,15 +140,18 @@ parse_args(int argc, char **argv, struct evbusd_opts *o)
 	}
 }
 
-/* Load the config; print each problem as "file:line: message". */
+/*
+ * Load the config with the host checks in flags (EVBUS_CONF_*); print
+ * each problem as "file:line: message".
+ */
 static struct evbus_config *
-load_config(const char *path)
+load_config(const char *path, int flags)
 {
 	struct evbus_conf_errors	 errs = { NULL, 0 };
 	struct evbus_config		*cfg;
 	size_t				 i;
 
-	if ((cfg = evbus_config_load(path, &errs)) == NULL) {
+	if ((cfg = evbus_config_load_flags(path, flags, &errs)) == NULL) {
 		for (i = 0; i < errs.n; i++)
 			fprintf(stderr, "%s\n", errs.msgs[i]);
 		if (errs.n == 0)
@@ -166,7 +169,9 @@ config_test(const struct evbusd_opts *o)
 	char			 url[512];
 	size_t			 i;
 
-	if ((cfg = load_config(o->conf_path)) == NULL)
+	/* Also against this host: the accounts, the run directories. */
+	if ((cfg = load_config(o->conf_path, EVBUS_CONF_ACCOUNTS |
+	    EVBUS_CONF_DIRS)) == NULL)
 		return EVBUS_EX_CONFIG;
 	if (o->verbose > 0) {
 		evbus_url_display(&cfg->url, url, sizeof(url));
@@ -183,6 +188,18 @@ config_test(const struct evbusd_opts *o)
 			printf("binding \"%s\"\n", cfg->routing_keys[i]);
 		printf("%d workers named %s-<index>, plugins in %s\n",
 		    cfg->workers, cfg->consumer_name, cfg->plugin_dir);
+		printf("status socket %s (mode %04o), pid file %s\n",
+		    cfg->status_socket, cfg->status_socket_mode,
+		    cfg->pid_file);
+		if (cfg->user != NULL)
+			printf("workers run as user %s (uid %lu)\n", cfg->user,
+			    (unsigned long)cfg->uid);
+		if (cfg->group != NULL)
+			printf("workers run as group %s (gid %lu)\n",
+			    cfg->group, (unsigned long)cfg->gid);
+		else if (cfg->user != NULL)
+			printf("workers run as %s's primary group (gid %lu)\n",
+			    cfg->user, (unsigned long)cfg->gid);
 	}
 	if (access(cfg->plugin_dir, F_OK) == 0) {
 		char	 err[2048];
@@ -250,7 +267,7 @@ run_daemon(const struct evbusd_opts *o)
 	int			 rc;
 
 	log_init(1, o->verbose, LOG_DAEMON);
-	if ((cfg = load_config(o->conf_path)) == NULL)
+	if ((cfg = load_config(o->conf_path, EVBUS_CONF_ACCOUNTS)) == NULL)
 		return EVBUS_EX_CONFIG;
 	if (o->single)
 		rc = run_single(cfg);

@@ -3,8 +3,10 @@
  * over libconfig).
  *
  * The input, as a C string, goes through evbus_config_load_string() with
- * and without an error list.  A result must be either a config or at
- * least one error ("name:line: message"), never both, never neither.
+ * and without an error list, the first time with the host checks evbusd
+ * asks for (accounts, run directories).  A result must be either a
+ * config or at least one error ("name:line: message"), never both, never
+ * neither; a config passed must obey the rules across keys.
  * Inputs with @include are skipped: an include reads a file named by the
  * input (/dev/stdin, /dev/zero), which is not the parser under test.
  */
@@ -76,7 +78,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 
-	cfg = evbus_config_load_string(s, "fuzz.conf", &errs);
+	cfg = evbus_config_load_string_flags(s, "fuzz.conf",
+	    EVBUS_CONF_ACCOUNTS | EVBUS_CONF_DIRS, &errs);
 	if ((cfg != NULL) == (errs.n > 0)) {
 		fprintf(stderr, "load: config %p with %zu errors\n",
 		    (void *)cfg, errs.n);
@@ -92,7 +95,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (cfg != NULL) {
 		if (cfg->nrouting_keys < 1 || cfg->queue_name == NULL ||
 		    cfg->consumer_name == NULL ||
-		    (cfg->cert_file == NULL) != (cfg->key_file == NULL)) {
+		    (cfg->cert_file == NULL) != (cfg->key_file == NULL) ||
+		    (cfg->ca_file != NULL && !cfg->url.tls) ||
+		    (cfg->user != NULL && cfg->uid == (uid_t)-1) ||
+		    (cfg->group != NULL && cfg->gid == (gid_t)-1)) {
 			fprintf(stderr, "load: inconsistent config passed\n");
 			abort();
 		}

@@ -1,14 +1,16 @@
 #!/bin/bash
 # config_test.sh: evbusd's command line and its config test mode (-n),
-# run against the shipped sample and against configs broken on purpose.
-# Needs no broker.  Run by automake's harness with EVBUS_SRCDIR and
-# EVBUS_BUILDDIR set (absolute paths); exits 0 when every check passed.
+# run against the shipped sample and against configs broken on purpose,
+# and evbusctl loading the same files.  Needs no broker.  Run by
+# automake's harness with EVBUS_SRCDIR and EVBUS_BUILDDIR set (absolute
+# paths); exits 0 when every check passed.
 set -u
 
 : "${EVBUS_SRCDIR:?EVBUS_SRCDIR must be set}"
 : "${EVBUS_BUILDDIR:?EVBUS_BUILDDIR must be set}"
 
 EVBUSD=$EVBUS_BUILDDIR/evbusd
+EVBUSCTL=$EVBUS_BUILDDIR/evbusctl
 SAMPLE=$EVBUS_SRCDIR/etc/evbusd.conf
 EX_CONFIG=78
 EX_USAGE=64
@@ -54,11 +56,23 @@ has() { grep -qF -- "$2" <<<"$1"; }
 lacks() { ! grep -qF -- "$2" <<<"$1"; }
 nlines() { [ -z "$1" ] && echo 0 || wc -l <<<"$1"; }
 
-if [ ! -x "$EVBUSD" ]; then
-	fail "$EVBUSD is not built"
-	echo "$passed passed, $failed failed"
-	exit 1
-fi
+# refused DESC N FILE: evbusd -n refuses FILE with exactly N errors;
+# leaves rc, out and err for checks of the messages.
+refused() {
+	run "$EVBUSD" -n -f "$3"
+	check "$1: evbusd -n exits $EX_CONFIG" [ "$rc" -eq "$EX_CONFIG" ]
+	check "$1: evbusd -n: $2 error(s)" [ "$(nlines "$err")" -eq "$2" ]
+	check "$1: evbusd -n: no \"configuration OK\"" \
+		lacks "$out" "configuration OK"
+}
+
+for f in "$EVBUSD" "$EVBUSCTL"; do
+	if [ ! -x "$f" ]; then
+		fail "$f is not built"
+		echo "$passed passed, $failed failed"
+		exit 1
+	fi
+done
 
 # 1. The shipped sample is accepted as is.
 run "$EVBUSD" -n -f "$SAMPLE"
@@ -167,6 +181,112 @@ done
 run "$EVBUSD" --no-such-option
 check "bad option: exit $EX_USAGE" [ "$rc" -eq "$EX_USAGE" ]
 check "bad option: usage on stderr" has "$err" "usage: evbusd"
+
+# 10. TLS files with a plaintext amqp:// URL are refused at the line of
+#     the first TLS key, whether the URL comes before or after them, by
+#     evbusd -n and by evbusctl (which loads the same file).
+tlsmsg='are set but rabbitmq_url'
+cat >"$tmp/tls-url-first.conf" <<'EOF'
+rabbitmq_url = "amqp://mq.example.com/";
+workers = 1;
+ca_file = "/etc/evbus/ca.pem";
+EOF
+cat >"$tmp/tls-url-last.conf" <<'EOF'
+cert_file = "/etc/evbus/client.pem";
+key_file = "/etc/evbus/client.key";
+rabbitmq_url = "amqp://mq.example.com/";
+EOF
+cat >"$tmp/tls-url-default.conf" <<'EOF'
+workers = 1;
+
+ca_file = "/etc/evbus/ca.pem";
+EOF
+for c in \
+    "tls-url-first.conf:3: TLS files (ca_file) $tlsmsg (line 1) is amqp://" \
+    "tls-url-last.conf:1: TLS files (cert_file, key_file) $tlsmsg (line 3) is amqp://" \
+    "tls-url-default.conf:3: TLS files (ca_file) $tlsmsg is amqp://"; do
+	f=${c%%:*}
+	refused "$f" 1 "$tmp/$f"
+	check "$f: evbusd -n names file:line of the TLS key" \
+		has "$err" "$tmp/$c"
+	run "$EVBUSCTL" -f "$tmp/$f" status --socket "$tmp/none.sock"
+	check "$f: evbusctl exits $EX_CONFIG" [ "$rc" -eq "$EX_CONFIG" ]
+	check "$f: evbusctl names file:line of the TLS key" \
+		has "$err" "$tmp/$c"
+done
+# The same files with amqps:// pass, in either order, with EVBUS_PASSWORD.
+sed 's|amqp://|amqps://app@|' "$tmp/tls-url-first.conf" >"$tmp/tls-ok1.conf"
+sed 's|amqp://|amqps://app@|' "$tmp/tls-url-last.conf" >"$tmp/tls-ok2.conf"
+for f in tls-ok1.conf tls-ok2.conf; do
+	EVBUS_PASSWORD=FromEnv3 run "$EVBUSD" -n -v -f "$tmp/$f"
+	check "$f: amqps:// with TLS files: accepted" [ "$rc" -eq 0 ]
+	check "$f: amqps:// with TLS files: password from EVBUS_PASSWORD" \
+		has "$out" "amqps://app@mq.example.com:5671/ (with password)"
+	check "$f: password not shown" lacks "$err$out" "FromEnv3"
+done
+
+# 11. user and group must exist on this host: evbusd -n and the real
+#     start refuse them with file:line; evbusctl, which needs only the
+#     connection settings, does not care.
+nouser=evbus-no-such-user-$$
+nogroup=evbus-no-such-group-$$
+cat >"$tmp/accounts.conf" <<EOF
+workers = 1;
+user = "$nouser";
+group = "$nogroup";
+EOF
+acc=$tmp/accounts.conf
+refused "unknown user and group" 2 "$acc"
+check "unknown user: file:line" \
+	has "$err" "$acc:2: user: \"$nouser\": no such user on this host"
+check "unknown group: file:line" \
+	has "$err" "$acc:3: group: \"$nogroup\": no such group on this host"
+run "$EVBUSD" -d -f "$acc"
+check "unknown user and group: evbusd start exits $EX_CONFIG" \
+	[ "$rc" -eq "$EX_CONFIG" ]
+check "unknown user: evbusd start names file:line" \
+	has "$err" "$acc:2: user: \"$nouser\": no such user"
+run "$EVBUSD" --single-worker -f "$acc"
+check "unknown user: evbusd --single-worker exits $EX_CONFIG" \
+	[ "$rc" -eq "$EX_CONFIG" ]
+check "unknown user: evbusd --single-worker names file:line" \
+	has "$err" "$acc:2: user: \"$nouser\": no such user"
+run "$EVBUSCTL" -f "$acc" status --socket "$tmp/none.sock"
+check "unknown user: evbusctl loads the config (fails on the socket only)" \
+	has "$err" "evbusd is not running"
+check "unknown user: evbusctl does not refuse the config" \
+	lacks "$err" "is not valid"
+printf 'user = "root";\ngroup = "root";\n' >"$tmp/root.conf"
+run "$EVBUSD" -n -v -f "$tmp/root.conf"
+check "existing user and group: accepted" [ "$rc" -eq 0 ]
+check "existing user: -v shows its uid" \
+	has "$out" "workers run as user root (uid 0)"
+check "existing group: -v shows its gid" \
+	has "$out" "workers run as group root (gid 0)"
+
+# 12. The directories of status_socket and pid_file must exist, where the
+#     file sets them (the default is systemd's RuntimeDirectory=, made
+#     only at start): -n used to say OK, and then every start failed.
+cat >"$tmp/rundirs.conf" <<EOF
+status_socket = "$tmp/no-such-dir/evbusd.sock";
+workers = 1;
+pid_file = "$tmp/no-such-dir/evbusd.pid";
+EOF
+rd=$tmp/rundirs.conf
+nodir="the directory $tmp/no-such-dir does not exist"
+refused "missing run directories" 2 "$rd"
+check "missing status_socket directory: file:line" \
+	has "$err" "$rd:1: status_socket: $nodir"
+check "missing pid_file directory: file:line" \
+	has "$err" "$rd:3: pid_file: $nodir"
+mkdir "$tmp/no-such-dir"
+run "$EVBUSD" -n -f "$rd"
+check "run directories created: accepted" [ "$rc" -eq 0 ]
+: >"$tmp/plainfile"
+echo "pid_file = \"$tmp/plainfile/evbusd.pid\";" >"$tmp/notdir.conf"
+refused "pid_file under a regular file" 1 "$tmp/notdir.conf"
+check "pid_file under a regular file: file:line" \
+	has "$err" "$tmp/notdir.conf:1: pid_file: the directory $tmp/plainfile is not a directory"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

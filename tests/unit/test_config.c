@@ -255,10 +255,14 @@ static const struct parse_case parse_cases[] = {
 	  { E_DBL(reconnect_delay, 2.0), E_DBL(reconnect_max_delay, 120.0),
 	    E_END } },
 	{ "verify_ssl = false;", { E_INT(verify_ssl, 0), E_END } },
-	{ "ca_file = \"/etc/ssl/ca.pem\";",
-	  { E_STR(ca_file, "/etc/ssl/ca.pem"), E_END } },
+	/* TLS files need an amqps:// URL, before or after them. */
+	{ "rabbitmq_url = \"amqps://mq/\"; ca_file = \"/etc/ssl/ca.pem\";",
+	  { E_STR(ca_file, "/etc/ssl/ca.pem"), E_INT(url.tls, 1), E_END } },
+	{ "ca_file = \"/etc/ssl/ca.pem\"; rabbitmq_url = \"amqps://mq/\";",
+	  { E_STR(ca_file, "/etc/ssl/ca.pem"), E_INT(url.tls, 1), E_END } },
 	{ "ca_file = \"\";", { E_STR(ca_file, NULL), E_END } },
-	{ "cert_file = \"/c.pem\"; key_file = \"/k.pem\";",
+	{ "cert_file = \"/c.pem\"; key_file = \"/k.pem\";\n"
+	  "rabbitmq_url = \"amqps://mq/\";",
 	  { E_STR(cert_file, "/c.pem"), E_STR(key_file, "/k.pem"), E_END } },
 	{ "exchange_name = \"orders\";",
 	  { E_STR(exchange_name, "orders"), E_STR(queue_name, "orders.default"),
@@ -539,10 +543,37 @@ static const struct fail_case fail_cases[] = {
 	  { "rabbitmq_url: must not be empty" }, NULL },
 
 	/* TLS files come in pairs. */
-	{ "cert_file = \"/c.pem\";", 1,
-	  { NAME ":1: cert_file is set but key_file is not" }, NULL },
-	{ "\nkey_file = \"/k.pem\";", 1,
+	{ "rabbitmq_url = \"amqps://mq/\";\ncert_file = \"/c.pem\";", 1,
+	  { NAME ":2: cert_file is set but key_file is not" }, NULL },
+	{ "\nkey_file = \"/k.pem\";\nrabbitmq_url = \"amqps://mq/\";", 1,
 	  { NAME ":2: key_file is set but cert_file is not" }, NULL },
+	{ "cert_file = \"/c.pem\";", 2,
+	  { NAME ":1: cert_file is set but key_file is not",
+	    NAME ":1: TLS files (cert_file) are set but rabbitmq_url is "
+	    "amqp://" }, NULL },
+
+	/*
+	 * TLS files with a plaintext URL, at the line of the first TLS key,
+	 * whichever comes first in the file (the check once ran before the
+	 * URL was parsed and never fired).
+	 */
+	{ "rabbitmq_url = \"amqp://mq/\";\n\nca_file = \"/ca.pem\";", 1,
+	  { NAME ":3: TLS files (ca_file) are set but rabbitmq_url (line 1) "
+	    "is amqp://, plaintext" }, NULL },
+	{ "ca_file = \"/ca.pem\";\nrabbitmq_url = \"amqp://mq/\";", 1,
+	  { NAME ":1: TLS files (ca_file) are set but rabbitmq_url (line 2) "
+	    "is amqp://, plaintext" }, NULL },
+	{ "workers = 1;\nca_file = \"/ca.pem\";", 1,
+	  { NAME ":2: TLS files (ca_file) are set but rabbitmq_url is "
+	    "amqp://, plaintext" }, NULL },
+	{ "rabbitmq_url = \"amqp://u:s3cret@mq/\";\nkey_file = \"/k\";\n"
+	  "cert_file = \"/c\";", 1,
+	  { NAME ":2: TLS files (cert_file, key_file) are set but "
+	    "rabbitmq_url (line 1) is amqp://" }, "s3cret" },
+	{ "key_file = \"/k\";\ncert_file = \"/c\";\nca_file = \"/ca\";\n"
+	  "rabbitmq_url = \"amqp://mq/\";", 1,
+	  { NAME ":1: TLS files (ca_file, cert_file, key_file) are set but "
+	    "rabbitmq_url (line 4) is amqp://" }, NULL },
 
 	/* The retry policy, with retry.c's messages. */
 	{ "retry_base_delay = 0;", 1,
@@ -579,8 +610,9 @@ static const struct fail_case fail_cases[] = {
 	    NAME ":4: durable: expected a boolean",
 	    NAME ":5: workers: 300 is out of range" }, NULL },
 	{ "exchange_type = \"nope\";\ncert_file = \"/c\";\n"
-	  "retry_jitter = 2.0;\n", 3,
+	  "retry_jitter = 2.0;\n", 4,
 	  { NAME ":1: exchange_type", NAME ":2: cert_file",
+	    NAME ":2: TLS files (cert_file)",
 	    NAME ":3: retry policy: jitter" }, NULL },
 	/* Found in different passes, reported in line order. */
 	{ "cert_file = \"/c\";\nbogus = 1;\nrabbitmq_url = \"x://\";\n"
@@ -916,6 +948,9 @@ test_env_password(void)
 		{ "rabbitmq_url = \"amqp://app@mq/\";", "app" },
 		{ "rabbitmq_url = \"amqp://app:old@mq/\";", "app" },
 		{ "", "guest" },
+		/* The cross-key checks do not get in the way. */
+		{ "ca_file = \"/ca.pem\";\nrabbitmq_url = \"amqps://app@mq/\";",
+		  "app" },
 	};
 	struct evbus_conf_errors errs = { NULL, 0 };
 	struct evbus_config	*cfg;
@@ -956,6 +991,112 @@ test_env_password(void)
 	evbus_config_free(cfg);
 	evbus_conf_errors_clear(&errs);
 	unsetenv(EVBUS_PASSWORD_ENV);
+}
+
+/* A config checked against this host (EVBUS_CONF_* load flags). */
+struct host_case {
+	const char	*text;
+	int		 flags;
+	size_t		 n;		/* errors; 0: it must load */
+	const char	*msgs[4];	/* or these errors, in this order */
+	struct expect	 e[3];		/* and these fields when it loads */
+};
+
+#define NOUSER	"evbus-no-such-user"
+#define NOGROUP	"evbus-no-such-group"
+#define ACCTS	EVBUS_CONF_ACCOUNTS
+#define DIRS	EVBUS_CONF_DIRS
+
+static const struct host_case host_cases[] = {
+	/* Accounts: resolved with the flag, names with their lines. */
+	{ "user = \"root\";", ACCTS, 0, { NULL },
+	  { E_INT(uid, 0), E_INT(gid, 0), E_END } },
+	{ "group = \"root\";\nuser = \"root\";", ACCTS, 0, { NULL },
+	  { E_INT(uid, 0), E_INT(gid, 0), E_END } },
+	{ "group = \"root\";", ACCTS, 0, { NULL },
+	  { E_INT(uid, -1), E_INT(gid, 0), E_END } },
+	{ "workers = 1;", ACCTS, 0, { NULL },
+	  { E_INT(uid, -1), E_INT(gid, -1), E_END } },
+	{ "workers = 1;\nuser = \"" NOUSER "\";", ACCTS, 1,
+	  { NAME ":2: user: \"" NOUSER "\": no such user on this host" },
+	  { E_END } },
+	{ "\ngroup = \"" NOGROUP "\";\nuser = \"root\";", ACCTS, 1,
+	  { NAME ":2: group: \"" NOGROUP "\": no such group on this host" },
+	  { E_END } },
+	{ "group = \"" NOGROUP "\";\nworkers = 0;\nuser = \"" NOUSER "\";",
+	  ACCTS, 3,
+	  { NAME ":1: group: \"" NOGROUP "\": no such group",
+	    NAME ":2: workers: 0 is out of range",
+	    NAME ":3: user: \"" NOUSER "\": no such user" },
+	  { E_END } },
+	/* Without the flag (evbusctl): not looked up. */
+	{ "user = \"" NOUSER "\";\ngroup = \"" NOGROUP "\";", 0, 0, { NULL },
+	  { E_INT(uid, -1), E_INT(gid, -1), E_END } },
+	{ "user = \"" NOUSER "\";", DIRS, 0, { NULL },
+	  { E_STR(user, NOUSER), E_INT(uid, -1), E_END } },
+
+	/* The directories of status_socket and pid_file, where set. */
+	{ "status_socket = \"/nonexistent-evbus/evbusd.sock\";", DIRS, 1,
+	  { NAME ":1: status_socket: the directory /nonexistent-evbus does "
+	    "not exist; create it, or choose another path" },
+	  { E_END } },
+	{ "workers = 1;\n\npid_file = \"/nonexistent-evbus/a/evbusd.pid\";",
+	  DIRS, 1,
+	  { NAME ":3: pid_file: the directory /nonexistent-evbus/a does not "
+	    "exist" },
+	  { E_END } },
+	{ "pid_file = \"/dev/null/evbusd.pid\";", DIRS, 1,
+	  { NAME ":1: pid_file: the directory /dev/null is not a directory" },
+	  { E_END } },
+	{ "pid_file = \"/nonexistent-evbus/p\";\nuser = \"" NOUSER "\";\n"
+	  "status_socket = \"/nonexistent-evbus/s\";", ACCTS | DIRS, 3,
+	  { NAME ":1: pid_file: the directory /nonexistent-evbus ",
+	    NAME ":2: user: \"" NOUSER "\"",
+	    NAME ":3: status_socket: the directory /nonexistent-evbus " },
+	  { E_END } },
+	{ "status_socket = \"/evbusd.sock\";\npid_file = \"/evbusd.pid\";\n"
+	  "pid_file2 = 1;", DIRS, 1,
+	  { NAME ":3: unknown key \"pid_file2\"" },
+	  { E_END } },
+	{ "status_socket = \"evbusd.sock\";\npid_file = \"/evbusd.pid\";",
+	  DIRS, 0, { NULL },
+	  { E_STR(status_socket, "evbusd.sock"), E_END } },
+	/* Defaults are not checked (RuntimeDirectory= may not exist yet). */
+	{ "workers = 1;", DIRS, 0, { NULL }, { E_END } },
+	/* Without the flag: not looked at. */
+	{ "status_socket = \"/nonexistent-evbus/evbusd.sock\";", 0, 0, { NULL },
+	  { E_END } },
+	{ NULL, 0, 0, { NULL }, { E_END } }
+};
+
+static void
+test_host_checks(void)
+{
+	const struct host_case		*c;
+	struct evbus_conf_errors	 errs = { NULL, 0 };
+	struct evbus_config		*cfg;
+	char				 what[200];
+
+	for (c = host_cases; c->text != NULL; c++) {
+		snprintf(what, sizeof(what), "[%s] flags %#x", c->text,
+		    c->flags);
+		cfg = evbus_config_load_string_flags(c->text, NAME, c->flags,
+		    &errs);
+		if (c->n == 0) {
+			cu_checkf(cfg != NULL, "%s: expected the config to "
+			    "load", what);
+			if (cfg == NULL)
+				report_errors(what, &errs);
+			else
+				check_fields(what, cfg, c->e);
+		} else {
+			cu_checkf(cfg == NULL, "%s: expected the config to be "
+			    "refused", what);
+			check_errors(what, &errs, c->n, c->msgs, NULL);
+		}
+		evbus_config_free(cfg);
+		evbus_conf_errors_clear(&errs);
+	}
 }
 
 static void
@@ -1058,12 +1199,14 @@ test_sample(void)
 	static const char *const examples[] = {
 		"ca_file", "cert_file", "key_file", "routing_keys[0]",
 		"nrouting_keys", "routing_key_set", "dlq_message_ttl",
-		"dlq_max_length", "user", "group", NULL
+		"dlq_max_length", "user", "group",
+		"rabbitmq_url", "url.tls", NULL	/* amqps:// below */
 	};
+	struct evbus_conf_errors errs = { NULL, 0 };
 	const struct expect	*e;
 	const char *const	*x;
 	struct evbus_config	*cfg;
-	char			*text, *on;
+	char			*text, *on, *url, *tls;
 	config_setting_t	*s;
 	const char		*v = NULL;
 
@@ -1088,7 +1231,27 @@ test_sample(void)
 	}
 	cu_checkf(has_key_line(on, "prefetch_count") &&
 	    !has_key_line(on, "no_such_key"), "uncommented sample: key lines");
-	if ((cfg = load_ok("uncommented sample", on)) != NULL) {
+	/* The example TLS files with the default amqp:// URL: refused. */
+	cfg = evbus_config_load_string(on, NAME, &errs);
+	CU_ASSERT_PTR_NULL(cfg);
+	evbus_config_free(cfg);
+	check_errors("uncommented sample", &errs, 1, (const char *[]){
+	    "TLS files (ca_file, cert_file, key_file) are set but rabbitmq_url "
+	    "(line " }, NULL);
+	evbus_conf_errors_clear(&errs);
+	/* With an amqps:// URL, everything else as in the sample. */
+	if ((url = strstr(on, "\"amqp://")) == NULL ||
+	    asprintf(&tls, "%.*s\"amqps%s", (int)(url - on), on,
+	    url + strlen("\"amqp")) == -1) {
+		cu_failf("uncommented sample: no amqp:// URL");
+		free(on);
+		free(text);
+		return;
+	}
+	free(on);
+	on = tls;
+	if ((cfg = load_ok("uncommented sample, amqps", on)) != NULL) {
+		CU_ASSERT(cfg->url.tls);
 		for (e = defaults; e->field != NULL; e++) {
 			for (x = examples; *x != NULL; x++)
 				if (strcmp(*x, e->field) == 0)
@@ -1208,6 +1371,7 @@ static const struct cu_test conf_tests[] = {
 	{ "AMQP name and binding limits", test_limits },
 	{ "files: modes, password rule, include", test_files },
 	{ "EVBUS_PASSWORD", test_env_password },
+	{ "checks against the host: accounts, directories", test_host_checks },
 	{ "handler sections", test_handler_sections },
 	{ "sample from the key table", test_sample },
 	{ "etc/evbusd.conf", test_sample_file },
