@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -154,8 +155,9 @@ jstr_or_null(const char *s)
 	return s[0] ? json_object_new_string(s) : NULL;
 }
 
-static int
-dlq_count(struct ctl *ctl)
+/* How many messages the DLQ holds now (passive declare); -1 on error. */
+static long
+dlq_depth(struct ctl *ctl)
 {
 	amqp_queue_declare_ok_t	*ok;
 	char			 what[300];
@@ -167,13 +169,23 @@ dlq_count(struct ctl *ctl)
 		snprintf(what, sizeof(what), "queue.declare (passive) '%s'",
 		    ctl->conf->dlq_queue_name);
 		dlq_fail(ctl, what);
-		return CTL_EX_FAIL;
+		return -1;
 	}
+	return (long)ok->message_count;
+}
+
+static int
+dlq_count(struct ctl *ctl)
+{
+	long	 n;
+
+	if ((n = dlq_depth(ctl)) == -1)
+		return CTL_EX_FAIL;
 	if (ctl->json)
-		printf("{\"queue\":\"%s\",\"count\":%u}\n",
-		    ctl->conf->dlq_queue_name, ok->message_count);
+		printf("{\"queue\":\"%s\",\"count\":%ld}\n",
+		    ctl->conf->dlq_queue_name, n);
 	else
-		printf("%u\n", ok->message_count);
+		printf("%ld\n", n);
 	return CTL_EX_OK;
 }
 
@@ -254,6 +266,17 @@ struct replay_state {
 	size_t		 n, cap;
 };
 
+/* What one replay did; the counts add up (see replay_report). */
+struct replay_count {
+	long		 depth;		/* messages in the DLQ at the start */
+	long		 scanned;	/* looked at (at most depth) */
+	long		 matched;	/* selected by the ids or the filter */
+	long		 replayed;	/* copy confirmed, removed from the DLQ */
+	long		 failed;	/* matched, not replayed: stays */
+	long		 own;		/* copies replayed during this run, skipped */
+	double		 shown;		/* last progress line, monotonic */
+};
+
 static void
 on_replayed(void *arg, uint64_t cookie, enum evbus_pub_status st,
     const char *reason)
@@ -284,6 +307,72 @@ selected(const struct dlq_msg *m, char **ids, int nids, int *hit, int all,
 	return 0;
 }
 
+static double
+mono(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* On a terminal, a progress line every quarter second (final: clear it). */
+static void
+replay_progress(const struct ctl *ctl, struct replay_count *rc, int final)
+{
+	double	 now;
+
+	if (ctl->json || !isatty(STDERR_FILENO))
+		return;
+	if (final) {
+		if (rc->shown > 0)
+			fprintf(stderr, "\r\033[K");
+		return;
+	}
+	now = mono();
+	if (now - rc->shown < 0.25)
+		return;
+	rc->shown = now;
+	fprintf(stderr, "\rreplay: scanned %ld of %ld, matched %ld, sent %ld",
+	    rc->scanned, rc->depth, rc->matched, rc->matched - rc->failed);
+}
+
+/* The closing count: scanned = matched + not matched, depth = replayed + left. */
+static void
+replay_report(const struct ctl *ctl, const struct replay_count *rc,
+    int to_group)
+{
+	const struct evbus_config *c = ctl->conf;
+
+	if (ctl->json) {
+		printf("{\"depth\":%ld,\"scanned\":%ld,\"matched\":%ld,"
+		    "\"replayed\":%ld,\"failed\":%ld,\"left\":%ld}\n",
+		    rc->depth, rc->scanned, rc->matched, rc->replayed,
+		    rc->failed, rc->depth - rc->replayed);
+		return;
+	}
+	printf("replayed %ld message(s) to %s%s%s\n", rc->replayed,
+	    to_group ? "queue " : "exchange ",
+	    to_group ? c->queue_name : c->exchange_name,
+	    to_group ? "" : " by original routing key");
+	printf("scanned %ld of the %ld in %s at the start: %ld matched, "
+	    "%ld replayed, %ld failed; %ld left in the DLQ\n", rc->scanned,
+	    rc->depth, c->dlq_queue_name, rc->matched, rc->replayed,
+	    rc->failed, rc->depth - rc->replayed);
+	if (rc->own > 0)
+		printf("(%ld copies replayed during this run were passed "
+		    "over)\n", rc->own);
+}
+
+/*
+ * Replay the selected messages of the DLQ.  Each message that was in the
+ * DLQ when the command started is replayed at most once: the scan stops
+ * at the depth seen at the start, and a copy that fails again and comes
+ * back meanwhile (its x-replayed-from-dlq is not older than this run) is
+ * passed over, should another reader's unacked messages make the scan
+ * reach the tail.  Before, the scan drained the queue and replayed such
+ * copies again and again (5 messages delivered 11 times).
+ */
 static int
 dlq_replay(struct ctl *ctl, char **ids, int nids, int all,
     const char *filter_type, int to_group)
@@ -295,20 +384,29 @@ dlq_replay(struct ctl *ctl, char **ids, int nids, int all,
 	};
 	struct evbus_publisher	 pub;
 	struct replay_state	 rs;
+	struct replay_count	 cnt;
 	amqp_message_t		 msg;
 	amqp_basic_properties_t	 props;
 	amqp_table_entry_t	 set[2], out[MAX_HEADERS];
 	struct dlq_msg		 m;
 	uint64_t		 tag, last = 0;
 	char			 rk[256], ts[EVBUS_TIME_LEN];
+	char			 started[EVBUS_TIME_LEN], replayed_at[EVBUS_TIME_LEN];
 	const char		*exchange, *key;
 	int64_t			 sec;
 	int32_t			 usec;
-	int			 r, n, i, found, failed = 0, replayed = 0;
+	int			 n, i, r;
 	int			*hit, missing = 0;
-	long			 scanned = 0;
 
 	memset(&rs, 0, sizeof(rs));
+	memset(&cnt, 0, sizeof(cnt));
+	if ((cnt.depth = dlq_depth(ctl)) == -1)
+		return CTL_EX_FAIL;
+	if (cnt.depth > SCAN_MAX)
+		cnt.depth = SCAN_MAX;
+	evbus_time_now(&sec, &usec);
+	evbus_time_format(sec, usec, EVBUS_TIME_OFFSET, started,
+	    sizeof(started));
 	hit = xcalloc((size_t)nids + 1, sizeof(*hit));
 	if (evbus_pub_init(&pub, &ctl->amqp, CTL_CHANNEL,
 	    (size_t)c->max_concurrent_publishes, c->publish_timeout,
@@ -317,29 +415,39 @@ dlq_replay(struct ctl *ctl, char **ids, int nids, int all,
 		free(hit);
 		return CTL_EX_UNAVAILABLE;
 	}
-	while (scanned < SCAN_MAX &&
+	while (cnt.scanned < cnt.depth &&
 	    (r = get_one(ctl, &msg, &tag, rk, sizeof(rk))) == 1) {
-		scanned++;
+		const amqp_table_t *h = (msg.properties._flags &
+		    AMQP_BASIC_HEADERS_FLAG) ? &msg.properties.headers : NULL;
+
 		last = tag;
+		if (evbus_header_str(h, "x-replayed-from-dlq", replayed_at,
+		    sizeof(replayed_at)) == 0 &&
+		    strcmp(replayed_at, started) >= 0) {
+			cnt.own++;
+			amqp_destroy_message(&msg);
+			continue;
+		}
+		cnt.scanned++;
+		replay_progress(ctl, &cnt, 0);
 		record(&m, &msg, tag, rk, 0);
 		if (!selected(&m, ids, nids, hit, all, filter_type)) {
 			amqp_destroy_message(&msg);
 			continue;
 		}
+		cnt.matched++;
 		/* Wire spec 6.3: strip the DLQ headers, reset the count. */
 		evbus_time_now(&sec, &usec);
 		evbus_time_format(sec, usec, EVBUS_TIME_OFFSET, ts, sizeof(ts));
 		set[0] = evbus_entry_int("x-retry-count", 0);
 		set[1] = evbus_entry_str("x-replayed-from-dlq", ts);
-		n = evbus_headers_edit((msg.properties._flags &
-		    AMQP_BASIC_HEADERS_FLAG) ? &msg.properties.headers : NULL,
-		    out, MAX_HEADERS, set, 2, strip,
+		n = evbus_headers_edit(h, out, MAX_HEADERS, set, 2, strip,
 		    (int)(sizeof(strip) / sizeof(strip[0])));
 		if (n == -1) {
 			ctl_warnx("message %s: too many headers to replay",
 			    m.message_id);
 			amqp_destroy_message(&msg);
-			failed++;
+			cnt.failed++;
 			continue;
 		}
 		memset(&props, 0, sizeof(props));
@@ -391,12 +499,12 @@ dlq_replay(struct ctl *ctl, char **ids, int nids, int all,
 
 	/* Remove from the DLQ exactly the copies the broker confirmed. */
 	for (i = 0; i < (int)rs.n; i++) {
-		if (rs.status[i] == EVBUS_PUB_CONFIRMED) {
-			if (amqp_basic_ack(ctl->amqp.conn, CTL_ADMIN_CHANNEL,
-			    rs.tags[i], 0) == 0)
-				replayed++;
-		} else {
-			failed++;
+		if (rs.status[i] == EVBUS_PUB_CONFIRMED &&
+		    amqp_basic_ack(ctl->amqp.conn, CTL_ADMIN_CHANNEL,
+		    rs.tags[i], 0) == 0)
+			cnt.replayed++;
+		else {
+			cnt.failed++;
 			ctl_warnx("replay failed, message stays in the DLQ: %s",
 			    rs.reason[i] ? rs.reason[i] : "no confirm");
 		}
@@ -405,28 +513,20 @@ dlq_replay(struct ctl *ctl, char **ids, int nids, int all,
 	give_back(ctl, last);
 	/* Make sure the acks and the nack reached the broker. */
 	amqp_channel_close(ctl->amqp.conn, CTL_ADMIN_CHANNEL, AMQP_REPLY_SUCCESS);
-	found = (int)rs.n;
 	free(rs.tags);
 	free(rs.status);
 	free(rs.reason);
-	if (ctl->json)
-		printf("{\"scanned\":%ld,\"matched\":%d,\"replayed\":%d,"
-		    "\"failed\":%d}\n", scanned, found, replayed, failed);
-	else
-		printf("replayed %d message(s) to %s%s%s (%d failed, %ld "
-		    "scanned)\n", replayed, to_group ? "queue " : "exchange ",
-		    to_group ? c->queue_name : c->exchange_name,
-		    to_group ? "" : " by original routing key", failed,
-		    scanned);
+	replay_progress(ctl, &cnt, 1);
+	replay_report(ctl, &cnt, to_group);
 	for (i = 0; !all && i < nids; i++)
 		if (!hit[i]) {
 			missing++;
 			ctl_warnx("message %s not found in %s (%ld messages "
-			    "looked at)", ids[i], c->dlq_queue_name, scanned);
+			    "looked at)", ids[i], c->dlq_queue_name,
+			    cnt.scanned);
 		}
 	free(hit);
-	(void)found;
-	return failed || missing ? CTL_EX_FAIL : CTL_EX_OK;
+	return cnt.failed || missing ? CTL_EX_FAIL : CTL_EX_OK;
 }
 
 static int

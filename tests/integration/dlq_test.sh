@@ -148,7 +148,65 @@ check "every message arrived at least once (none lost)" \
     [ "$(echo "$many" | wc -l)" -eq 300 -a "$got" = "$(echo "$many" | sort)" ]
 echo "# $(wc -l < "$T_DIR/many.json") copies of 300 messages (duplicates allowed)"
 
-# 9. purge.
+# 9. A replay while the group's worker runs and fails every message
+# again: each message in the DLQ at the start is replayed once, never the
+# copies that come back during the scan (they were replayed over and over).
+CONF4=$(make_conf dlq4 <<EOF
+exchange_name = "$X";
+consumer_group = "g";
+max_retries = 0;
+plugin_dir = "$T_DIR/plugins";
+handlers = { chaos = { path = "$T_DIR/again.chaos"; }; };
+EOF
+)
+# Earlier replays left copies in the group's queue: start from empty.
+"$AMQPGET" "$EVBUS_TEST_URL" "$X.g" >/dev/null
+"$EVBUSD" --single-worker -f "$CONF4" > "$T_DIR/worker4.log" 2>&1 &
+W4=$!
+T_PIDS="$T_PIDS $W4"
+check "a worker of the group consumes" \
+    wait_for 30 grep -q "consuming from" "$T_DIR/worker4.log"
+dlq_is() { [ "$(count)" = "$1" ]; }
+again=$("$PYPUB" "$EVBUS_TEST_URL" "$X" - --set chaos='"fail"' --count 50 \
+    --print-ids)
+check "50 failing events reach the DLQ" wait_for 30 dlq_is 50
+ctl dlq replay --all --json > "$T_DIR/again.json" 2> "$T_DIR/again.err"
+check "replay --all: depth 50, scanned 50, matched 50, replayed 50, failed 0, left 0" \
+    python3 - "$T_DIR/again.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+sys.exit(0 if (d["depth"], d["scanned"], d["matched"], d["replayed"],
+               d["failed"], d["left"]) == (50, 50, 50, 50, 0, 0) else 1)
+PY
+check "no progress line when stderr is not a terminal" \
+    sh -c "! grep -q 'replay: scanned' '$T_DIR/again.err'"
+check "they failed again and are back in the DLQ" wait_for 30 dlq_is 50
+one=$(echo "$again" | sed -n 7p)
+ctl dlq replay "$one" > "$T_DIR/again1.out" 2>&1
+check "replay ID: the count adds up" grep -q \
+    "scanned 50 of the 50 in $X.g.dlq at the start: 1 matched, 1 replayed, 0 failed; 49 left in the DLQ" \
+    "$T_DIR/again1.out"
+check "it failed again and is back in the DLQ" wait_for 30 dlq_is 50
+ctl dlq replay --all --filter event_type=OrderCreated > /dev/null 2>&1
+check "after --filter every one is back in the DLQ" wait_for 30 dlq_is 50
+sleep 1
+check "each ran once per replay: 3 times (first, --all, --filter), 4 for the one replayed by id" \
+    python3 - "$T_DIR/again.chaos" "$one" $again <<'PY'
+import collections, json, sys
+seen = collections.Counter(json.loads(l)["event_id"]
+                           for l in open(sys.argv[1]) if l.strip())
+one, ids = sys.argv[2], sys.argv[3:]
+bad = {i: seen[i] for i in ids if seen[i] != (4 if i == one else 3)}
+if bad:
+    print("#   runs per event that are wrong:", bad)
+sys.exit(0 if len(ids) == 50 and not bad and sum(seen.values()) == 151 else 1)
+PY
+script -qec "$EVBUSCTL -f $CONF dlq replay --all" /dev/null > "$T_DIR/tty.out" 2>&1
+check "on a terminal a replay shows its progress" grep -q "replay: scanned" "$T_DIR/tty.out"
+kill -TERM "$W4"; wait "$W4" 2>/dev/null
+ctl dlq purge --yes > /dev/null
+
+# 10. purge.
 "$PYPUB" "$EVBUS_TEST_URL" "${X}_dlq" "$X.g" --count 3 >/dev/null
 ctl dlq purge < /dev/null > "$T_DIR/purge.out" 2>&1
 rc=$?
@@ -157,7 +215,7 @@ check "and deletes nothing" [ "$(count)" = 3 ]
 check "purge --yes reports what it removed" sh -c "$EVBUSCTL -f $CONF dlq purge --yes | grep -q 'purged 3 message'"
 check "DLQ empty after purge" [ "$(count)" = 0 ]
 
-# 10. A DLQ that does not exist.
+# 11. A DLQ that does not exist.
 CONF3=$(make_conf dlq3 <<EOF
 exchange_name = "$X";
 consumer_group = "nosuchgroup";
