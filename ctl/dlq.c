@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -26,6 +25,7 @@
 #include "event.h"
 #include "message.h"
 #include "publish.h"
+#include "scoreboard.h"
 #include "xmalloc.h"
 
 #define MAX_HEADERS	256
@@ -307,15 +307,6 @@ selected(const struct dlq_msg *m, char **ids, int nids, int *hit, int all,
 	return 0;
 }
 
-static double
-mono(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* On a terminal, a progress line every quarter second (final: clear it). */
 static void
 replay_progress(const struct ctl *ctl, struct replay_count *rc, int final)
@@ -329,7 +320,7 @@ replay_progress(const struct ctl *ctl, struct replay_count *rc, int final)
 			fprintf(stderr, "\r\033[K");
 		return;
 	}
-	now = mono();
+	now = evbus_mono_us() / 1e6;
 	if (now - rc->shown < 0.25)
 		return;
 	rc->shown = now;
