@@ -170,6 +170,7 @@ sv_fork_worker(struct supervisor *sv, int slot, int index)
 	w->stats = &w->local_stats;
 	w->slot = sl;
 	w->sb = sv->sb;
+	w->snap = sv->snap;
 	_exit(worker_run(w, &worker_stop));
 }
 

@@ -93,12 +93,13 @@ setup_signals(void)
 }
 
 /*
- * Load every plugin in a throwaway child, as a worker would (dlopen, ABI
- * checks, init, fini), so a broken plugin stops start-up or a reload with
- * a clear message and can never crash the supervisor.
+ * Load every plugin of snap in a throwaway child, as a worker would
+ * (dlopen, ABI checks, init, fini), so a broken plugin stops start-up or
+ * a reload with a clear message and can never crash the supervisor.
  */
-int
-sv_check_plugins(const struct evbus_config *conf, char *err, size_t errlen)
+static int
+check_snapshot(const struct evbus_config *conf,
+    const struct plugin_snapshot *snap, char *err, size_t errlen)
 {
 	struct worker	*w;
 	int		 p[2], status;
@@ -134,7 +135,7 @@ sv_check_plugins(const struct evbus_config *conf, char *err, size_t errlen)
 		snprintf(w->consumer_name, sizeof(w->consumer_name), "%s-check",
 		    conf->consumer_name);
 		w->stats = &w->local_stats;
-		if (loader_load_dir(conf->plugin_dir, &w->plugins, msg,
+		if (loader_load_snapshot(snap, &w->plugins, msg,
 		    sizeof(msg)) == -1)
 			rc = 1;
 		else if (loader_init_all(&w->plugins, conf, w, msg,
@@ -166,6 +167,52 @@ sv_check_plugins(const struct evbus_config *conf, char *err, size_t errlen)
 		snprintf(err, errlen, "plugin check failed (status %d)",
 		    WEXITSTATUS(status));
 	return -1;
+}
+
+/*
+ * Accept the plugins of conf: take the private copies the workers will
+ * load (never plugin_dir itself, see loader.c) and check them.  Returns
+ * the snapshot, or NULL with err.
+ */
+struct plugin_snapshot *
+sv_take_plugins(const struct evbus_config *conf, char *err, size_t errlen)
+{
+	struct plugin_snapshot	*snap;
+
+	if ((snap = calloc(1, sizeof(*snap))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (loader_snapshot(conf->plugin_dir, snap, err, errlen) == -1) {
+		free(snap);
+		return NULL;
+	}
+	if (check_snapshot(conf, snap, err, errlen) == -1) {
+		sv_free_plugins(snap);
+		return NULL;
+	}
+	return snap;
+}
+
+void
+sv_free_plugins(struct plugin_snapshot *snap)
+{
+	if (snap == NULL)
+		return;
+	loader_snapshot_free(snap);
+	free(snap);
+}
+
+/* evbusd -n: check the plugins as start-up would. */
+int
+sv_check_plugins(const struct evbus_config *conf, char *err, size_t errlen)
+{
+	struct plugin_snapshot	*snap;
+
+	if ((snap = sv_take_plugins(conf, err, errlen)) == NULL)
+		return -1;
+	sv_free_plugins(snap);
+	return 0;
 }
 
 /*
@@ -251,6 +298,7 @@ do_reload(struct supervisor *sv)
 {
 	struct evbus_conf_errors errs = { NULL, 0 };
 	struct evbus_config	*nc;
+	struct plugin_snapshot	*snap;
 	char			 err[2048];
 	size_t			 i;
 	int			 old_workers;
@@ -264,12 +312,15 @@ do_reload(struct supervisor *sv)
 		    "configuration", sv->conf_path);
 		return;
 	}
-	if (sv_check_plugins(nc, err, sizeof(err)) == -1) {
+	if ((snap = sv_take_plugins(nc, err, sizeof(err))) == NULL) {
 		log_warnx("reload: plugins: %s; keeping the running "
 		    "configuration and plugins", err);
 		evbus_config_free(nc);
 		return;
 	}
+	/* Running workers keep their own copies (inherited descriptors). */
+	sv_free_plugins(sv->snap);
+	sv->snap = snap;
 	if (strcmp(nc->status_socket, sv->conf->status_socket) != 0 ||
 	    nc->status_socket_mode != sv->conf->status_socket_mode)
 		log_warnx("reload: status_socket changes take effect at the "
@@ -322,7 +373,7 @@ supervisor_run(struct evbus_config *conf, const char *conf_path,
 	sv->ctl_fd = -1;
 	sv->foreground = foreground;
 
-	if (sv_check_plugins(conf, err, sizeof(err)) == -1) {
+	if ((sv->snap = sv_take_plugins(conf, err, sizeof(err))) == NULL) {
 		log_warnx("plugins: %s", err);
 		return EVBUS_EX_CONFIG;
 	}
@@ -461,5 +512,6 @@ supervisor_run(struct evbus_config *conf, const char *conf_path,
 	    sv->exit_reason);
 	if (sv->conf != sv->conf_orig)
 		evbus_config_free(sv->conf);	/* a reload's, ours */
+	sv_free_plugins(sv->snap);
 	return sv->exit_status;
 }

@@ -17,6 +17,8 @@
  * Status socket clients at once, and at most per uid other than root's
  * and evbusd's own (those two are always served: see control.c).
  */
+struct plugin_snapshot;
+
 #define EVBUS_MAX_CLIENTS	128
 #define EVBUS_MAX_CLIENTS_UID	32
 #define EVBUS_CTL_REQ_MAX	1024	/* longest status socket request */
@@ -61,6 +63,7 @@ struct supervisor {
 	struct evbus_config	*conf_orig;	/* the caller's; not ours to free */
 	const char		*conf_path;
 	struct evbus_scoreboard	*sb;
+	struct plugin_snapshot	*snap;		/* the accepted plugins' copies */
 	struct child		 children[EVBUS_SB_MAX_SLOTS];
 	int			 target;	/* workers wanted */
 	pid_t			 probe_pid;
@@ -89,6 +92,9 @@ int	 supervisor_run(struct evbus_config *conf, const char *conf_path,
 double	 sv_now(void);
 int	 sv_check_plugins(const struct evbus_config *conf, char *err,
 	    size_t errlen);
+struct plugin_snapshot *sv_take_plugins(const struct evbus_config *conf,
+	    char *err, size_t errlen);
+void	 sv_free_plugins(struct plugin_snapshot *snap);
 int	 sv_drop_privileges(const struct evbus_config *conf, char *err,
 	    size_t errlen);
 int	 sv_owner_uid(const struct evbus_config *conf, uid_t *uid, char *err,

@@ -11,19 +11,28 @@
  * expected).  dlopen() itself runs the object's ELF constructors; a
  * descriptor check cannot come before that, so plugins must not have any.
  *
- * The supervisor calls loader_load_dir() in a throwaway child to validate
- * plugins; workers call it, then loader_init_all(), after fork.
+ * Plugins are never loaded from plugin_dir itself but from a private copy
+ * taken when a configuration is accepted (loader_snapshot(): one sealed
+ * memfd per file).  Overwriting a loaded .so in place (cp over it) changed
+ * the pages every worker had mapped and killed them all with SIGSEGV;
+ * now it changes nothing until the next reload, and a worker restarted
+ * meanwhile loads exactly what was checked.  The supervisor takes the
+ * snapshot, checks it in a throwaway child, and its workers load it after
+ * fork; loader_load_dir() does all three in one process.
  */
 #include "config.h"
 
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "xmalloc.h"
@@ -31,6 +40,11 @@
 
 /* A descriptor's event_types longer than this has lost its NULL. */
 #define EVENT_TYPES_MAX		1024
+
+/* Kernels from 6.3 refuse executable memfds unless asked (vm.memfd_noexec). */
+#ifndef MFD_EXEC
+#define MFD_EXEC		0x0010U
+#endif
 
 /*
  * sizeof(struct evbus_handler) as of each minor of the current major.
@@ -215,64 +229,114 @@ descriptor_wildcard(const struct evbus_handler *h)
 	return 0;
 }
 
-/* dlopen one file into p and check it; 0 or -1 with err. */
+/*
+ * A sealed in-memory copy of the open file fd, named name; the new fd or
+ * -1 with err.  Sealed, so that nothing can change it once checked.
+ */
 static int
-plugin_open(struct plugin *p, const char *dir, const char *file, char *err,
+copy_to_memfd(int fd, const char *name, const char *path, char *err,
     size_t errlen)
 {
-	struct stat	 st;
-	const char	*dlerr;
-	void		*sym;
+	char	 buf[65536];
+	ssize_t	 n, w, off;
+	int	 mfd;
 
-	xasprintf(&p->path, "%s/%s", dir, file);
-	p->file = xstrdup(file);
-
-	if (stat(p->path, &st) == -1) {
-		snprintf(err, errlen, "plugin %s: %s: %s", file, p->path,
+	mfd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+	if (mfd == -1 && errno == EINVAL)
+		mfd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (mfd == -1) {
+		snprintf(err, errlen, "plugin %s: memfd_create: %s", name,
 		    strerror(errno));
 		return -1;
 	}
-	if (!S_ISREG(st.st_mode))
-		return 1;
+	for (;;) {
+		if ((n = read(fd, buf, sizeof(buf))) == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		for (off = 0; off < n; off += w)
+			if ((w = write(mfd, buf + off, (size_t)(n - off))) ==
+			    -1) {
+				if (errno == EINTR) {
+					w = 0;
+					continue;
+				}
+				n = -1;
+				break;
+			}
+		if (n == -1)
+			break;
+	}
+	if (n == -1) {
+		snprintf(err, errlen, "plugin %s: copying %s: %s", name, path,
+		    strerror(errno));
+		close(mfd);
+		return -1;
+	}
+	if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
+	    F_SEAL_WRITE | F_SEAL_SEAL) == -1) {
+		snprintf(err, errlen, "plugin %s: sealing its copy: %s", name,
+		    strerror(errno));
+		close(mfd);
+		return -1;
+	}
+	return mfd;
+}
+
+/* Copy one file of the directory into snap; 0, 1 when skipped, -1. */
+static int
+snapshot_one(struct plugin_snapshot *snap, const char *file, char *err,
+    size_t errlen)
+{
+	struct stat	 st;
+	char		*path;
+	int		 fd, mfd, rc = -1;
+
+	xasprintf(&path, "%s/%s", snap->dir, file);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1 ||
+	    fstat(fd, &st) == -1) {
+		snprintf(err, errlen, "plugin %s: %s: %s", file, path,
+		    strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = 1;
+		goto out;
+	}
 	if (st.st_mode & S_IWOTH) {
 		snprintf(err, errlen, "plugin %s: %s is world-writable "
-		    "(mode %04o): refusing to load it", file, p->path,
+		    "(mode %04o): refusing to load it", file, path,
 		    (unsigned int)(st.st_mode & 07777));
-		return -1;
+		goto out;
 	}
-
-	if ((p->dl = dlopen(p->path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
-		dlerr = dlerror();
-		snprintf(err, errlen, "plugin %s: cannot load: %s", file,
-		    dlerr != NULL ? dlerr : "dlopen failed");
-		return -1;
+	if (snap->n == EVBUS_MAX_PLUGINS) {
+		snprintf(err, errlen, "plugin_dir %s: more than %d plugins",
+		    snap->dir, EVBUS_MAX_PLUGINS);
+		goto out;
 	}
-	(void)dlerror();
-	sym = dlsym(p->dl, EVBUS_HANDLER_SYMBOL);
-	if (sym == NULL || dlerror() != NULL) {
-		snprintf(err, errlen, "plugin %s: no symbol %s (declare the "
-		    "handler with EVBUS_HANDLER_DECLARE)", file,
-		    EVBUS_HANDLER_SYMBOL);
-		return -1;
-	}
-	p->h = sym;
-	if (loader_check_descriptor(p->h, file, err, errlen) == -1)
-		return -1;
-	p->wildcard = descriptor_wildcard(p->h);
-	return 0;
+	if ((mfd = copy_to_memfd(fd, file, path, err, errlen)) == -1)
+		goto out;
+	snap->v[snap->n].file = xstrdup(file);
+	snap->v[snap->n].fd = mfd;
+	snap->n++;
+	rc = 0;
+out:
+	if (fd != -1)
+		close(fd);
+	free(path);
+	return rc;
 }
 
 int
-loader_load_dir(const char *dir, struct plugins *ps, char *err, size_t errlen)
+loader_snapshot(const char *dir, struct plugin_snapshot *snap, char *err,
+    size_t errlen)
 {
 	struct dirent	**names = NULL;
 	struct stat	  st;
-	struct plugin	 *p;
-	size_t		  i;
-	int		  n, k, rc = -1;
+	int		  n, k, rc = 0;
 
-	memset(ps, 0, sizeof(*ps));
-
+	memset(snap, 0, sizeof(*snap));
+	snap->dir = xstrdup(dir);
 	if (stat(dir, &st) == -1) {
 		snprintf(err, errlen, "plugin_dir %s: %s", dir,
 		    strerror(errno));
@@ -295,22 +359,84 @@ loader_load_dir(const char *dir, struct plugins *ps, char *err, size_t errlen)
 		    strerror(errno));
 		return -1;
 	}
+	for (k = 0; k < n && rc != -1; k++)
+		if (snapshot_one(snap, names[k]->d_name, err, errlen) == -1)
+			rc = -1;
+	for (k = 0; k < n; k++)
+		free(names[k]);
+	free(names);
+	if (rc == -1)
+		loader_snapshot_free(snap);
+	return rc;
+}
 
-	for (k = 0; k < n; k++) {
-		if (ps->n == EVBUS_MAX_PLUGINS) {
-			snprintf(err, errlen, "plugin_dir %s: more than %d "
-			    "plugins", dir, EVBUS_MAX_PLUGINS);
-			goto out;
-		}
+void
+loader_snapshot_free(struct plugin_snapshot *snap)
+{
+	size_t	 i;
+
+	for (i = 0; i < snap->n; i++) {
+		close(snap->v[i].fd);
+		free(snap->v[i].file);
+	}
+	free(snap->dir);
+	memset(snap, 0, sizeof(*snap));
+}
+
+/* dlopen the private copy of one file into p and check it; 0 or -1. */
+static int
+plugin_open(struct plugin *p, const struct plugin_snapshot *snap, size_t i,
+    char *err, size_t errlen)
+{
+	const char	*file = snap->v[i].file, *dlerr;
+	char		 proc[64];
+	size_t		 plen;
+	void		*sym;
+
+	xasprintf(&p->path, "%s/%s", snap->dir, file);
+	p->file = xstrdup(file);
+	plen = (size_t)snprintf(proc, sizeof(proc), "/proc/self/fd/%d",
+	    snap->v[i].fd);
+	if ((p->dl = dlopen(proc, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		/* dlerror() names the copy: name the file instead. */
+		dlerr = dlerror();
+		if (dlerr == NULL)
+			dlerr = "dlopen failed";
+		else if (strncmp(dlerr, proc, plen) == 0)
+			dlerr += plen + (dlerr[plen] == ':' ? 2 : 0);
+		snprintf(err, errlen, "plugin %s: cannot load: %s: %s", file,
+		    p->path, dlerr);
+		return -1;
+	}
+	(void)dlerror();
+	sym = dlsym(p->dl, EVBUS_HANDLER_SYMBOL);
+	if (sym == NULL || dlerror() != NULL) {
+		snprintf(err, errlen, "plugin %s: no symbol %s (declare the "
+		    "handler with EVBUS_HANDLER_DECLARE)", file,
+		    EVBUS_HANDLER_SYMBOL);
+		return -1;
+	}
+	p->h = sym;
+	if (loader_check_descriptor(p->h, file, err, errlen) == -1)
+		return -1;
+	p->wildcard = descriptor_wildcard(p->h);
+	return 0;
+}
+
+int
+loader_load_snapshot(const struct plugin_snapshot *snap, struct plugins *ps,
+    char *err, size_t errlen)
+{
+	struct plugin	*p;
+	size_t		 i, k;
+
+	memset(ps, 0, sizeof(*ps));
+	for (k = 0; k < snap->n; k++) {
 		p = &ps->v[ps->n];
 		memset(p, 0, sizeof(*p));
-		switch (plugin_open(p, dir, names[k]->d_name, err, errlen)) {
-		case 1:		/* not a regular file: skipped */
+		if (plugin_open(p, snap, k, err, errlen) == -1) {
 			plugin_clear(p);
-			continue;
-		case -1:
-			plugin_clear(p);
-			goto out;
+			goto fail;
 		}
 		for (i = 0; i < ps->n; i++) {
 			if (strcmp(ps->v[i].h->name, p->h->name) != 0)
@@ -319,7 +445,7 @@ loader_load_dir(const char *dir, struct plugins *ps, char *err, size_t errlen)
 			    "already used by plugin %s: handler names must "
 			    "be unique", p->file, p->h->name, ps->v[i].file);
 			plugin_clear(p);
-			goto out;
+			goto fail;
 		}
 		p->index = ps->n++;
 		p->host.plugin = p;
@@ -330,13 +456,24 @@ loader_load_dir(const char *dir, struct plugins *ps, char *err, size_t errlen)
 		    (unsigned int)p->h->abi_minor,
 		    p->wildcard ? ", every event" : "");
 	}
-	rc = 0;
-out:
-	for (k = 0; k < n; k++)
-		free(names[k]);
-	free(names);
-	if (rc == -1)
-		loader_unload_all(ps);
+	return 0;
+fail:
+	loader_unload_all(ps);
+	return -1;
+}
+
+int
+loader_load_dir(const char *dir, struct plugins *ps, char *err, size_t errlen)
+{
+	struct plugin_snapshot	 snap;
+	int			 rc;
+
+	memset(ps, 0, sizeof(*ps));
+	if (loader_snapshot(dir, &snap, err, errlen) == -1)
+		return -1;
+	rc = loader_load_snapshot(&snap, ps, err, errlen);
+	/* The objects stay mapped; their copies need no name any more. */
+	loader_snapshot_free(&snap);
 	return rc;
 }
 

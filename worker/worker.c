@@ -975,8 +975,9 @@ worker_run(struct worker *w, volatile sig_atomic_t *stop)
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
 
-	if (loader_load_dir(c->plugin_dir, &w->plugins, err,
-	    sizeof(err)) == -1) {
+	if ((w->snap != NULL ? loader_load_snapshot(w->snap, &w->plugins,
+	    err, sizeof(err)) : loader_load_dir(c->plugin_dir, &w->plugins,
+	    err, sizeof(err))) == -1) {
 		log_warnx("%s", err);
 		return EVBUS_EX_CONFIG;
 	}

@@ -25,6 +25,7 @@
 
 struct worker;
 struct delivery;
+struct plugin_snapshot;
 
 /* The host handle a plugin gets: which plugin, in which worker. */
 struct evbus_host {
@@ -80,6 +81,7 @@ struct worker {
 	struct evbus_worker_stats local_stats;
 	struct evbus_slot	*slot;		/* NULL without a supervisor */
 	struct evbus_scoreboard	*sb;		/* poison table; may be NULL */
+	const struct plugin_snapshot *snap;	/* NULL: load plugin_dir */
 	/* Heartbeats during long handlers (see heartbeat_thread). */
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 cond;
@@ -119,6 +121,33 @@ void	 wproc_handlers(struct worker *w, int running);
 void	 host_set_current(struct delivery *d);
 
 /* loader.c */
+
+/*
+ * A private copy of plugin_dir's *.so files (name order), taken when a
+ * configuration is accepted: one sealed memfd each, inherited by the
+ * workers forked afterwards, so that what happens to plugin_dir later
+ * (a plugin overwritten in place) never reaches a running worker.
+ */
+struct plugin_snapshot {
+	char			*dir;		/* plugin_dir, for messages */
+	struct {
+		char		*file;		/* file.so */
+		int		 fd;		/* its sealed copy */
+	}			 v[EVBUS_MAX_PLUGINS];
+	size_t			 n;
+};
+
+/*
+ * Copy every *.so of dir (see loader_load_dir for the rules).  Returns 0,
+ * or -1 with err and nothing to free.
+ */
+int	 loader_snapshot(const char *dir, struct plugin_snapshot *snap,
+	    char *err, size_t errlen);
+void	 loader_snapshot_free(struct plugin_snapshot *snap);
+
+/* loader_load_dir() from a snapshot (which stays the caller's). */
+int	 loader_load_snapshot(const struct plugin_snapshot *snap,
+	    struct plugins *ps, char *err, size_t errlen);
 
 /*
  * Load every *.so of dir in file name order.  The directory must exist
