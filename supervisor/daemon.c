@@ -216,6 +216,46 @@ sv_check_plugins(const struct evbus_config *conf, char *err, size_t errlen)
 }
 
 /*
+ * The ids of conf's user and group: the ones the configuration resolved
+ * when it was loaded (evbusd -n checked those), else looked up now.
+ * (uid_t)-1 / (gid_t)-1 when not set.  0 or -1 with err.
+ */
+static int
+account_ids(const struct evbus_config *conf, uid_t *uid, gid_t *gid,
+    char *err, size_t errlen)
+{
+	struct passwd	*pw;
+	struct group	*gr;
+
+	*uid = (uid_t)-1;
+	*gid = (gid_t)-1;
+	if (conf->user != NULL) {
+		if (conf->uid != (uid_t)-1) {
+			*uid = conf->uid;
+			*gid = conf->gid;
+		} else if ((pw = getpwnam(conf->user)) == NULL) {
+			snprintf(err, errlen, "user %s: no such user",
+			    conf->user);
+			return -1;
+		} else {
+			*uid = pw->pw_uid;
+			*gid = pw->pw_gid;
+		}
+	}
+	if (conf->group != NULL) {
+		if (conf->gid != (gid_t)-1)
+			*gid = conf->gid;
+		else if ((gr = getgrnam(conf->group)) == NULL) {
+			snprintf(err, errlen, "group %s: no such group",
+			    conf->group);
+			return -1;
+		} else
+			*gid = gr->gr_gid;
+	}
+	return 0;
+}
+
+/*
  * Drop root to the configured user/group.  Called in every child (workers,
  * the probe, the plugin check) right after fork: plugin code and broker
  * connections never run as root.  The supervisor itself keeps root, as
@@ -226,36 +266,28 @@ sv_check_plugins(const struct evbus_config *conf, char *err, size_t errlen)
 int
 sv_drop_privileges(const struct evbus_config *conf, char *err, size_t errlen)
 {
-	struct passwd	*pw = NULL;
-	struct group	*gr = NULL;
-	gid_t		 gid;
+	uid_t	 uid;
+	gid_t	 gid;
 
 	if (conf->user == NULL && conf->group == NULL)
 		return 0;
-	if (conf->user != NULL && (pw = getpwnam(conf->user)) == NULL) {
-		snprintf(err, errlen, "user %s: no such user", conf->user);
+	if (account_ids(conf, &uid, &gid, err, errlen) == -1)
 		return -1;
-	}
-	if (conf->group != NULL && (gr = getgrnam(conf->group)) == NULL) {
-		snprintf(err, errlen, "group %s: no such group", conf->group);
-		return -1;
-	}
 	if (geteuid() != 0) {
-		if ((pw && pw->pw_uid != geteuid()) ||
-		    (gr && gr->gr_gid != getegid())) {
+		if ((uid != (uid_t)-1 && uid != geteuid()) ||
+		    (gid != (gid_t)-1 && gid != getegid())) {
 			snprintf(err, errlen, "user/group are set but evbusd "
 			    "is not running as root: cannot switch");
 			return -1;
 		}
 		return 0;
 	}
-	gid = gr ? gr->gr_gid : pw->pw_gid;
 	if (setgroups(1, &gid) == -1 || setresgid(gid, gid, gid) == -1) {
 		snprintf(err, errlen, "setgid %lu: %s", (unsigned long)gid,
 		    strerror(errno));
 		return -1;
 	}
-	if (pw != NULL && setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1) {
+	if (uid != (uid_t)-1 && setresuid(uid, uid, uid) == -1) {
 		snprintf(err, errlen, "setuid %s: %s", conf->user,
 		    strerror(errno));
 		return -1;
@@ -264,32 +296,27 @@ sv_drop_privileges(const struct evbus_config *conf, char *err, size_t errlen)
 }
 
 /*
- * The uid that may change things through the status socket besides root:
- * the configured user's, or ours.  Also checks that user and group exist
+ * Who may change things through the status socket besides root: the
+ * configured user's uid, or ours.  Also checks that user and group exist
  * and that we can switch to them, so a typo stops start-up at once.
  */
 int
 sv_owner_uid(const struct evbus_config *conf, uid_t *uid, char *err,
     size_t errlen)
 {
-	struct passwd	*pw = NULL;
+	uid_t	 u;
+	gid_t	 g;
 
 	*uid = geteuid();
-	if (conf->user != NULL && (pw = getpwnam(conf->user)) == NULL) {
-		snprintf(err, errlen, "user %s: no such user", conf->user);
+	if (account_ids(conf, &u, &g, err, errlen) == -1)
 		return -1;
-	}
-	if (conf->group != NULL && getgrnam(conf->group) == NULL) {
-		snprintf(err, errlen, "group %s: no such group", conf->group);
-		return -1;
-	}
-	if (pw != NULL && geteuid() != 0 && pw->pw_uid != geteuid()) {
+	if (u != (uid_t)-1 && geteuid() != 0 && u != geteuid()) {
 		snprintf(err, errlen, "user is %s but evbusd is not running "
 		    "as root: cannot switch", conf->user);
 		return -1;
 	}
-	if (pw != NULL)
-		*uid = pw->pw_uid;
+	if (u != (uid_t)-1)
+		*uid = u;
 	return 0;
 }
 
@@ -304,7 +331,8 @@ do_reload(struct supervisor *sv)
 	int			 old_workers;
 
 	log_info("SIGHUP: reloading %s", sv->conf_path);
-	if ((nc = evbus_config_load(sv->conf_path, &errs)) == NULL) {
+	if ((nc = evbus_config_load_flags(sv->conf_path, EVBUS_CONF_ACCOUNTS,
+	    &errs)) == NULL) {
 		for (i = 0; i < errs.n; i++)
 			log_warnx("%s", errs.msgs[i]);
 		evbus_conf_errors_clear(&errs);
@@ -389,14 +417,18 @@ supervisor_run(struct evbus_config *conf, const char *conf_path,
 				return 1;
 			}
 			log_warn("pid file %s", conf->pid_file);
-			return 1;
+			/* A missing directory will not appear by restarting. */
+			return errno == ENOENT || errno == ENOTDIR ?
+			    EVBUS_EX_CONFIG : 1;
 		}
 	}
 	if (control_listen(sv, err, sizeof(err)) == -1) {
+		int	 missing = errno == ENOENT || errno == ENOTDIR;
+
 		log_warnx("%s", err);
 		if (pfh)
 			pidfile_remove(pfh);
-		return 1;
+		return missing ? EVBUS_EX_CONFIG : 1;
 	}
 	if (sv_owner_uid(conf, &sv->owner_uid, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);

@@ -279,6 +279,19 @@ check "missing status_socket directory: file:line" \
 	has "$err" "$rd:1: status_socket: $nodir"
 check "missing pid_file directory: file:line" \
 	has "$err" "$rd:3: pid_file: $nodir"
+# A start that fails on a missing directory exits "configuration broken"
+# (78, RestartPreventExitStatus=), not 1, which systemd restarts forever.
+mkdir -p "$tmp/emptyplugins"
+chmod 755 "$tmp/emptyplugins"
+cat >"$tmp/startdir.conf" <<EOF
+plugin_dir = "$tmp/emptyplugins";
+status_socket = "$tmp/no-such-dir/evbusd.sock";
+EOF
+run "$EVBUSD" -d -f "$tmp/startdir.conf"
+check "start with a missing status_socket directory exits $EX_CONFIG" \
+	[ "$rc" -eq "$EX_CONFIG" ]
+check "and says the directory may be missing" \
+	has "$err" "does its directory exist?"
 mkdir "$tmp/no-such-dir"
 run "$EVBUSD" -n -f "$rd"
 check "run directories created: accepted" [ "$rc" -eq 0 ]
