@@ -1,9 +1,10 @@
 /*
  * conf.h: evbusd.conf (libconfig syntax) parsed into one typed struct.
  *
- * Every key is described once in a table (conf.c) with its type, default,
- * range and help text; the loader, `evbusd -n`, the sample etc/evbusd.conf
- * and the README agree because they all come from that table.  Key names
+ * Every key is described once in a table (conf_table.c) with its type,
+ * default, range and help text; the loader (conf.c, with the rules across
+ * keys in conf_check.c), `evbusd -n`, the sample etc/evbusd.conf and the
+ * README agree because they all come from that table.  Key names
  * are eventsource-py's RabbitMQEventBusConfig field names where one exists,
  * with the same defaults (wire spec 1.1), plus the service's own keys.
  *

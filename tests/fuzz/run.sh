@@ -76,6 +76,7 @@ sources() {
 	url)	echo "shared/url.c" ;;
 	# (fuzz_config.c has its own fatal(): no log.c)
 	config)	echo "shared/conf.c shared/url.c shared/retry.c shared/event.c
+		    shared/conf_table.c shared/conf_check.c
 		    shared/xmalloc.c" ;;
 	esac
 }
