@@ -5,7 +5,8 @@
  * else (the payload) as a json-c object whose keys keep their input order.
  * Serialisation writes the base keys in the exact eventsource-py order and
  * formats (compact JSON, "Z" timestamps, lowercase hyphenated UUIDs),
- * followed by the payload keys.
+ * followed by the payload keys.  The JSON dialect is pyjson.h's, UUIDs
+ * are uuid.h's and times isotime.h's.
  */
 #ifndef EVBUS_EVENT_H
 #define EVBUS_EVENT_H
@@ -13,10 +14,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct json_object;
+#include "uuid.h"	/* EVBUS_UUID_LEN */
+/* For the callers that format times and always found them here. */
+#include "isotime.h"
 
-#define EVBUS_UUID_LEN		36	/* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" */
-#define EVBUS_TIME_LEN		40	/* room for "YYYY-MM-DDTHH:MM:SS.ffffff+00:00" */
+struct json_object;
 
 struct evbus_event {
 	char			 event_id[EVBUS_UUID_LEN + 1];
@@ -85,8 +87,9 @@ char	*evbus_event_serialize(const struct evbus_event *ev, size_t *lenp);
  * NUL-terminated) of valid UTF-8 holding one strict JSON object (no NaN or
  * Infinity, no lone surrogates, no raw control characters in strings,
  * integers within 64 bits, no \u0000 in keys, nesting at most 64 deep,
- * nothing but whitespace after it).  json-c alone lets all of these through
- * or mangles them silently, even with JSON_TOKENER_STRICT.  Returns a new
+ * nothing but whitespace after it): pyjson_parse() (pyjson.h) in the
+ * words of a message body.  json-c alone lets all of these through or
+ * mangles them silently, even with JSON_TOKENER_STRICT.  Returns a new
  * reference, or NULL with err set ("body: invalid JSON at offset 7: ...",
  * "body: not a JSON object").
  */
@@ -100,47 +103,7 @@ int	 evbus_event_routing_key(const struct evbus_event *ev, char *buf,
 /* Release what evbus_event_parse allocated; the struct is zeroed. */
 void	 evbus_event_free(struct evbus_event *ev);
 
-/* Helpers, exported for the codec's users and tests. */
-
-/* A fresh random UUID4, lowercase and hyphenated, into buf (37 bytes). */
-void	 evbus_uuid4(char buf[EVBUS_UUID_LEN + 1]);
-
-/*
- * Normalise a UUID (hyphenated in any case, or 32 hex digits) to the
- * lowercase hyphenated form.  Returns 0 or -1 when s is not a UUID.
- */
-int	 evbus_uuid_normalize(const char *s, char out[EVBUS_UUID_LEN + 1]);
-
-/*
- * Parse an ISO-8601 date-time ("YYYY-MM-DDTHH:MM:SS[.f{1,6}][Z|+HH:MM]",
- * a space is accepted for the "T", no zone means UTC) into UTC seconds and
- * microseconds.  Returns 0 or -1.
- */
-int	 evbus_time_parse(const char *s, int64_t *sec, int32_t *usec);
-
-/*
- * Format UTC seconds and microseconds: style EVBUS_TIME_Z gives pydantic's
- * "2025-03-14T15:09:26.535897Z", EVBUS_TIME_OFFSET gives Python isoformat's
- * "2025-03-14T15:09:26.535897+00:00"; the fraction is omitted when usec is
- * 0.  Returns buf.
- */
-#define EVBUS_TIME_Z		0
-#define EVBUS_TIME_OFFSET	1
-char	*evbus_time_format(int64_t sec, int32_t usec, int style, char *buf,
-	    size_t len);
-
-/* Now as UTC seconds and microseconds. */
-void	 evbus_time_now(int64_t *sec, int32_t *usec);
-
 /* 1 when s matches ^[A-Za-z0-9_.-]+$ (aggregate_type). */
 int	 evbus_aggregate_type_valid(const char *s);
-
-/*
- * v as Python's repr() writes a float ("0.1", "100.0", "1e+16", "1e-05",
- * "nan", "-inf"), for messages that must read like Python's (the codec
- * writes JSON doubles as pydantic does, which differs below 1e-4: "1e-6").
- * 32 bytes always suffice.  Returns buf.
- */
-char	*evbus_float_repr(double v, char *buf, size_t len);
 
 #endif

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "event.h"	/* evbus_float_repr */
+#include "pyjson.h"	/* evbus_float_repr */
 #include "retry.h"
 
 /*

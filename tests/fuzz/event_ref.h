@@ -1,9 +1,9 @@
 /*
  * event_ref.h: the body parser evbus used before its one-pass parser
- * (shared/event.c), kept verbatim as a reference for differential tests,
- * and the check that compares the two.  Included by tests/unit/test_event.c,
- * tests/fuzz/fuzz_event.c and tests/bench/parse_bench.c; not part of any
- * program.
+ * (shared/pyjson_parse.c), kept verbatim as a reference for differential
+ * tests, and the check that compares the two.  Included by
+ * tests/unit/test_pyjson.c, tests/fuzz/fuzz_event.c and
+ * tests/bench/parse_bench.c; not part of any program.
  *
  * The old parser made three passes: UTF-8 validation of the whole body,
  * json-c's tokener in strict mode, then a token-level re-scan refusing

@@ -1,5 +1,6 @@
 /*
- * fuzz_event.c: libFuzzer target for the event codec (shared/event.c).
+ * fuzz_event.c: libFuzzer target for the event codec (shared/event.c) and
+ * what it stands on (pyjson_parse.c, pyjson_write.c, uuid.c, isotime.c).
  *
  * Parses the input with every flag combination; each event that parses
  * is serialised, and the result must parse again (without defaults: it
@@ -20,6 +21,8 @@
 
 #include "event.h"
 #include "event_ref.h"
+#include "isotime.h"
+#include "uuid.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

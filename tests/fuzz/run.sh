@@ -72,10 +72,12 @@ SAN="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 # The shared/ sources each target needs.
 sources() {
 	case $1 in
-	event)	echo "shared/event.c" ;;
+	event)	echo "shared/event.c shared/pyjson_parse.c shared/pyjson_write.c
+		    shared/uuid.c shared/isotime.c" ;;
 	url)	echo "shared/url.c" ;;
 	# (fuzz_config.c has its own fatal(): no log.c)
-	config)	echo "shared/conf.c shared/url.c shared/retry.c shared/event.c
+	config)	echo "shared/conf.c shared/url.c shared/retry.c
+		    shared/pyjson_write.c
 		    shared/conf_table.c shared/conf_check.c
 		    shared/xmalloc.c" ;;
 	esac

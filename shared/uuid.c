@@ -1,0 +1,75 @@
+/*
+ * uuid.c: UUIDs as text, the way eventsource-py writes them: fresh
+ * random UUID4s, and any accepted spelling of a UUID normalised to the
+ * lowercase hyphenated form.  It works on text only; it must not decide
+ * which fields hold UUIDs or whether they may be null (event.c does).
+ */
+#include "config.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "uuid.h"
+
+/* The value of the hex digit c, in either case, or -1. */
+static int
+hex_digit(int c)
+{
+	static const char	 digits[] = "0123456789abcdef";
+	const char		*p;
+
+	if (c >= 'A' && c <= 'F')
+		c += 'a' - 'A';
+	if (c == '\0' || (p = strchr(digits, c)) == NULL)
+		return -1;
+	return (int)(p - digits);
+}
+
+void
+evbus_uuid4(char buf[EVBUS_UUID_LEN + 1])
+{
+	static const char	 hex[] = "0123456789abcdef";
+	unsigned char		 b[16];
+	size_t			 i, o = 0;
+
+	arc4random_buf(b, sizeof(b));
+	b[6] = (b[6] & 0x0f) | 0x40;	/* version 4 */
+	b[8] = (b[8] & 0x3f) | 0x80;	/* RFC 4122 variant */
+	for (i = 0; i < sizeof(b); i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			buf[o++] = '-';
+		buf[o++] = hex[b[i] >> 4];
+		buf[o++] = hex[b[i] & 0xf];
+	}
+	buf[o] = '\0';
+}
+
+int
+evbus_uuid_normalize(const char *s, char out[EVBUS_UUID_LEN + 1])
+{
+	static const char	 hex[] = "0123456789abcdef";
+	size_t			 len, i, o = 0, nd = 0;
+	int			 h;
+
+	if (s == NULL)
+		return -1;
+	len = strlen(s);
+	if (len != 32 && len != 36)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (len == 36 && (i == 8 || i == 13 || i == 18 || i == 23)) {
+			if (s[i] != '-')
+				return -1;
+			continue;
+		}
+		if ((h = hex_digit((unsigned char)s[i])) < 0)
+			return -1;
+		if (nd == 8 || nd == 12 || nd == 16 || nd == 20)
+			out[o++] = '-';
+		out[o++] = hex[h];
+		nd++;
+	}
+	out[o] = '\0';
+	return 0;
+}
