@@ -336,7 +336,6 @@ loader_snapshot(const char *dir, struct plugin_snapshot *snap, char *err,
 	int		  n, k, rc = 0;
 
 	memset(snap, 0, sizeof(*snap));
-	snap->dir = xstrdup(dir);
 	if (stat(dir, &st) == -1) {
 		snprintf(err, errlen, "plugin_dir %s: %s", dir,
 		    strerror(errno));
@@ -359,6 +358,7 @@ loader_snapshot(const char *dir, struct plugin_snapshot *snap, char *err,
 		    strerror(errno));
 		return -1;
 	}
+	snap->dir = xstrdup(dir);
 	for (k = 0; k < n && rc != -1; k++)
 		if (snapshot_one(snap, names[k]->d_name, err, errlen) == -1)
 			rc = -1;
