@@ -26,7 +26,8 @@ struct ctl {
 	int			 verbose;
 	struct evbus_amqp	 amqp;
 	int			 connected;
-	int			 quiet;		/* caller reports connect errors */
+	/* Connect errors: the caller reports them, ctl_connect() not. */
+	int			 quiet;
 };
 
 struct ctl_cmd {

@@ -122,9 +122,9 @@ ask(struct ctl *ctl, const char *req, int *unreachable)
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
-			ctl_warnx("status socket %s: %s%s", path,
-			    errno == ECONNRESET ? "evbusd closed the connection "
-			    "without an answer: " : "read: ", strerror(errno));
+			ctl_warnx("status socket %s: %s%s", path, errno ==
+			    ECONNRESET ? "evbusd closed the connection without "
+			    "an answer: " : "read: ", strerror(errno));
 			free(buf);
 			close(fd);
 			return NULL;

@@ -39,10 +39,14 @@
 #include "log.h"
 #include "supervisor.h"
 
-#define CLIENT_TIMEOUT		5.0	/* a whole exchange */
-#define CLIENT_REQ_TIMEOUT	1.0	/* until the request line is in */
-#define PROBE_WAIT		2.0	/* longest wait for a fresh probe result */
-#define FULL_LOG_INTERVAL	60.0	/* "socket full" warnings at most so often */
+/*
+ * Seconds: for a whole exchange, for the request line, at most for a
+ * probe result (see handle()), between two "socket full" warnings.
+ */
+#define CLIENT_TIMEOUT		5.0
+#define CLIENT_REQ_TIMEOUT	1.0
+#define PROBE_WAIT		2.0
+#define FULL_LOG_INTERVAL	60.0
 
 int
 control_listen(struct supervisor *sv, char *err, size_t errlen)
@@ -277,7 +281,8 @@ handle(struct supervisor *sv, struct client *c, char *line)
 			    arg + 1 : arg, 1, EVBUS_MAX_WORKERS, &errstr);
 			if (errstr != NULL) {
 				reply_error(c, "scale %s: %s (N from 1 to %d, "
-				    "or +N/-N)", arg, errstr, EVBUS_MAX_WORKERS);
+				    "or +N/-N)", arg, errstr,
+				    EVBUS_MAX_WORKERS);
 				return;
 			}
 			if (arg[0] == '+' || arg[0] == '-')
@@ -339,10 +344,11 @@ evict(struct supervisor *sv, struct client *c, uid_t newcomer)
 	double		 now = sv_now();
 
 	if (now - last_log >= FULL_LOG_INTERVAL) {
-		log_warnx("status socket: full or uid %lu at its limit: closing "
-		    "a client of uid %lu that sent no request for %.1fs (at "
-		    "most one such warning a minute)", (unsigned long)newcomer,
-		    (unsigned long)c->uid, now - c->since);
+		log_warnx("status socket: full or uid %lu at its limit: "
+		    "closing a client of uid %lu that sent no request for "
+		    "%.1fs (at most one such warning a minute)",
+		    (unsigned long)newcomer, (unsigned long)c->uid,
+		    now - c->since);
 		last_log = now;
 	}
 	(void)write(c->fd, msg, sizeof(msg) - 1);
@@ -394,7 +400,7 @@ accept_client(struct supervisor *sv)
 			continue;
 		}
 		if ((c = place_for(sv, uid)) == NULL) {
-			/* Every place is mid-answer: refuse rather than queue. */
+			/* Every place is mid-answer: refuse, do not queue. */
 			(void)write(fd, busy, sizeof(busy) - 1);
 			close(fd);
 			continue;
@@ -486,7 +492,8 @@ control_dispatch(struct supervisor *sv, struct pollfd *pfd, int n)
 				/* Deferred: only a hang-up matters. */
 				if (pfd[i].revents & (POLLHUP | POLLERR))
 					client_close(c);
-			} else if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
+			} else if (pfd[i].revents &
+			    (POLLIN | POLLHUP | POLLERR))
 				client_read(sv, c);
 			break;
 		}
@@ -516,8 +523,8 @@ control_tick(struct supervisor *sv)
 				c->wait_until = 0;
 				serve(sv, c);
 			}
-		} else if ((reading(c) && now - c->since > CLIENT_REQ_TIMEOUT) ||
-		    now - c->since > CLIENT_TIMEOUT)
+		} else if (now - c->since > CLIENT_TIMEOUT || (reading(c) &&
+		    now - c->since > CLIENT_REQ_TIMEOUT))
 			client_close(c);
 	}
 }

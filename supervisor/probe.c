@@ -27,9 +27,10 @@
 #include "log.h"
 #include "supervisor.h"
 
-#define PROBE_INTERVAL_MS	2000	/* between checks */
-#define PROBE_TICK_MS		25	/* looking for new consumers */
-#define PROBE_FIRST_WAIT_MS	5000	/* longest wait for the topology */
+/* Between checks; between looks for new consumers; at most for topology. */
+#define PROBE_INTERVAL_MS	2000
+#define PROBE_TICK_MS		25
+#define PROBE_FIRST_WAIT_MS	5000
 
 /* CLOCK_REALTIME in us: the clock of probe results and connected_at. */
 int64_t

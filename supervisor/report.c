@@ -26,7 +26,7 @@ struct view {
 	int			 nworkers, consuming, connected;
 	int64_t			 first_connected;
 	struct evbus_probe	 probe;
-	int			 probe_fresh;	/* probe has an answer to give */
+	int			 probe_fresh;	/* an answer to give */
 };
 
 static const char *
@@ -155,13 +155,13 @@ by_index(const void *a, const void *b)
 {
 	json_object	*x = *(json_object *const *)a;
 	json_object	*y = *(json_object *const *)b;
-	int		 i = json_object_get_int(json_object_object_get(x, "index"));
-	int		 j = json_object_get_int(json_object_object_get(y, "index"));
-	double		 u = json_object_get_double(json_object_object_get(x,
-			    "uptime_seconds"));
-	double		 w = json_object_get_double(json_object_object_get(y,
-			    "uptime_seconds"));
+	int		 i, j;
+	double		 u, w;
 
+	i = json_object_get_int(json_object_object_get(x, "index"));
+	j = json_object_get_int(json_object_object_get(y, "index"));
+	u = json_object_get_double(json_object_object_get(x, "uptime_seconds"));
+	w = json_object_get_double(json_object_object_get(y, "uptime_seconds"));
 	if (i != j)
 		return i < j ? -1 : 1;
 	return u > w ? -1 : u < w;

@@ -54,7 +54,7 @@ struct client {
 	char		*out;
 	size_t		 outlen, outoff;
 	double		 since;
-	double		 wait_until;	/* answer deferred until then, 0 = not */
+	double		 wait_until;	/* answer deferred, 0 = not */
 	int		 waited;	/* deferred once: answer next time */
 };
 
