@@ -11,6 +11,7 @@
 #   error, a reload keeps a pool scaled at run time unless `workers`
 #   changed, and workers rows come sorted by index.
 . "$EVBUS_SRCDIR/tests/integration/lib.sh"
+. "$EVBUS_SRCDIR/tests/integration/status_lib.sh"
 need_broker
 
 # nobody must reach the status socket in the idle-client test.
@@ -23,26 +24,9 @@ mkdir -p "$PLUGINS"
 cp "$EVBUS_BUILDDIR/handlers/.libs/jsonl.so" "$PLUGINS/" || {
 	not_ok "plugin jsonl.so not built"; finish; }
 chmod 0755 "$PLUGINS/jsonl.so"
-PYTHON=python3
-[ -x /usr/bin/python3 ] && PYTHON=/usr/bin/python3
-section() { echo "# [${SECONDS}s] $*"; }
 
-cat > "$PY" <<'EOF'
+{ printf '%s\n' "$PY_ASK"; cat <<'EOF'
 import json, os, socket, sys, time
-
-def ask(path, req, timeout=5.0):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    s.connect(path)
-    s.sendall((req + "\n").encode())
-    out = b""
-    while True:
-        b = s.recv(65536)
-        if not b:
-            break
-        out += b
-    s.close()
-    return out.decode()
 
 def closer(path, ready):
     """A status socket that accepts and at once closes, until killed."""
@@ -138,24 +122,7 @@ if __name__ == "__main__":
     r = globals()[sys.argv[1]](*sys.argv[2:])
     sys.exit(r or 0)
 EOF
-py() { "$PYTHON" "$PY" "$@"; }
-checkpy() {	# checkpy "description" FUNC ARGS...: first output line joins it
-	local what=$1 rc; shift
-	py "$@" > "$T_DIR/py.out" 2>&1
-	rc=$?
-	what="$what$(head -1 "$T_DIR/py.out" | sed 's/^/: /')"
-	if [ $rc = 0 ]; then ok "$what"; else
-		not_ok "$what"; sed -n '2,20s/^/#   /p' "$T_DIR/py.out"; fi
-}
-jv() {	# jv FILE EXPR: a python expression over the JSON in FILE as d
-	"$PYTHON" -c 'import json,sys
-try:
-    d = json.load(open(sys.argv[1]))
-except Exception as e:
-    print("<not JSON: %s>" % e)
-    sys.exit(1)
-print(eval(sys.argv[2]))' "$1" "$2"
-}
+} > "$PY"
 
 CONF=$(make_conf op <<EOF
 consumer_name = "op$$";

@@ -10,6 +10,7 @@
 # Every evbusd here runs in this test's temp dir (socket, pid file,
 # plugins, logs); python3 (stdlib only) parses the JSON and metrics.
 . "$EVBUS_SRCDIR/tests/integration/lib.sh"
+. "$EVBUS_SRCDIR/tests/integration/status_lib.sh"
 need_broker
 
 # nobody must be able to reach the status socket in the nobody test.
@@ -37,22 +38,8 @@ for p in jsonl chaos; do
 done
 
 # --- python helpers: events, socket requests, JSON and metrics checks ---
-cat > "$PY" <<'EOF'
+{ printf '%s\n' "$PY_ASK"; cat <<'EOF'
 import json, os, re, socket, sys, time, uuid
-
-def ask(path, req, timeout=5.0):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    s.connect(path)
-    s.sendall((req + "\n").encode())
-    out = b""
-    while True:
-        b = s.recv(65536)
-        if not b:
-            break
-        out += b
-    s.close()
-    return out.decode()
 
 def gen(n, out, extra):
     """n events (JSON lines) into out, their ids into out.ids."""
@@ -368,24 +355,9 @@ if __name__ == "__main__":
     r = f(*sys.argv[2:])
     sys.exit(r or 0)
 EOF
+} > "$PY"
 
 # --- shell helpers ---
-section() { echo "# [${SECONDS}s] $*"; }
-# The system python3 when there is one: wrappers such as pyenv's shims
-# cost a large fraction of a second per call, and this test makes hundreds.
-PYTHON=python3
-[ -x /usr/bin/python3 ] && PYTHON=/usr/bin/python3
-py() { "$PYTHON" "$PY" "$@"; }
-# jq-like: jv FILE EXPR (python expression over d)
-jv() {
-	"$PYTHON" -c 'import json,sys
-try:
-    d = json.load(open(sys.argv[1]))
-except Exception as e:
-    print("<not JSON: %s>" % e)
-    sys.exit(1)
-print(eval(sys.argv[2]))' "$1" "$2"
-}
 # Ask the running evbusd of config $CONF (through a copy, $CTLCONF, while
 # $CONF is broken on purpose).
 ctl() { "$EVBUSCTL" -f "${CTLCONF:-$CONF}" "$@"; }
@@ -408,16 +380,6 @@ pub1() {
 	    cat "$T_DIR/one.jsonl.ids"
 }
 handled_all() { py missing "$@" > "$T_DIR/missing.out"; }
-# checkpy "description" FUNC ARGS...: a python check; its first output
-# line joins the description, the rest is shown when it fails.
-checkpy() {
-	local what=$1 rc; shift
-	py "$@" > "$T_DIR/py.out" 2>&1
-	rc=$?
-	what="$what$(head -1 "$T_DIR/py.out" | sed 's/^/: /')"
-	if [ $rc = 0 ]; then ok "$what"; else
-		not_ok "$what"; sed -n '2,20s/^/#   /p' "$T_DIR/py.out"; fi
-}
 start_poller() {	# start_poller REQS OUT
 	rm -f "$T_DIR/stop-poll"
 	"$PYTHON" "$PY" poll "$SOCK" "$1" "$2" "$T_DIR/stop-poll" 60 &
