@@ -57,8 +57,8 @@ sleep_ms(int ms)
  * When the newest consumer started (CLOCK_REALTIME us, as the probe's
  * "at"), 0 when no worker consumes.  A worker consumes only after it
  * declared the topology, so a queue checked before that time may have
- * been declared since.  Slots of dead workers may still say consuming:
- * their times are older, which only makes the answer more cautious.
+ * been declared since.  The slot of a dead worker may still say consuming
+ * until the worker is replaced: it too declared the topology, at its time.
  */
 int64_t
 probe_topology_at(const struct evbus_scoreboard *sb)

@@ -79,7 +79,6 @@ snapshot(const struct supervisor *sv)
 	return v;
 }
 
-
 static json_object *
 jtime(int64_t us)
 {
@@ -320,15 +319,13 @@ report_health(const struct supervisor *sv, int *healthy, size_t *len)
 	if (v->consuming == 0)
 		add_error(err, sizeof(err), "no worker is consuming (%d of %d "
 		    "running)", v->nworkers, sv->target);
-	if (v->probe.at != 0 &&
-	    (int64_t)time(NULL) * 1000000 - v->probe.at > PROBE_STALE_US) {
+	if (v->probe.at != 0 && sv_wall_us() - v->probe.at > PROBE_STALE_US) {
 		/* A probe stuck in a slow RPC must not vouch for the queue. */
 		snprintf(qs, sizeof(qs), "error: broker probe stale (last "
-		    "check %.0fs ago)", ((double)time(NULL) * 1e6 -
-		    (double)v->probe.at) / 1e6);
+		    "check %.0fs ago)", (sv_wall_us() - v->probe.at) / 1e6);
 		add_error(err, sizeof(err), "Queue check failed: %s", qs + 7);
 		ok = 0;
-	} else if (!v->probe_fresh)
+	} else if (!v->probe_fresh && !v->probe.queue_ok)
 		snprintf(qs, sizeof(qs), "not_initialized");
 	else if (v->probe.queue_ok)
 		snprintf(qs, sizeof(qs), "accessible");
@@ -341,10 +338,12 @@ report_health(const struct supervisor *sv, int *healthy, size_t *len)
 	}
 	if (!c->enable_dlq)
 		snprintf(ds, sizeof(ds), "disabled");
-	else if (!v->probe_fresh || !v->probe.ok)
+	else if (v->probe.at == 0 || !v->probe.ok)
 		snprintf(ds, sizeof(ds), "inaccessible");
 	else if (v->probe.dlq_ok)
 		snprintf(ds, sizeof(ds), "accessible");
+	else if (!v->probe_fresh)
+		snprintf(ds, sizeof(ds), "inaccessible");	/* not yet */
 	else
 		snprintf(ds, sizeof(ds), "error: %s", v->probe.dlq_error);
 
@@ -402,7 +401,7 @@ report_queue(const struct supervisor *sv, size_t *len)
 	if (v->probe.at == 0) {
 		state = "error";
 		error = "the broker has not been probed yet";
-	} else if (!v->probe_fresh) {
+	} else if (!v->probe_fresh && !v->probe.queue_ok) {
 		state = "error";
 		error = "the broker probe has not checked the queue since the "
 		    "workers declared it";
@@ -416,18 +415,16 @@ report_queue(const struct supervisor *sv, size_t *len)
 	json_object_object_add(o, "name",
 	    json_object_new_string(sv->conf->queue_name));
 	json_object_object_add(o, "source", json_object_new_string("evbusd"));
-	add_u64(o, "message_count", v->probe_fresh && v->probe.queue_ok ?
-	    v->probe.messages : 0);
-	add_u64(o, "consumer_count", v->probe_fresh && v->probe.queue_ok ?
-	    v->probe.consumers : 0);
+	add_u64(o, "message_count", v->probe.queue_ok ? v->probe.messages : 0);
+	add_u64(o, "consumer_count", v->probe.queue_ok ? v->probe.consumers : 0);
 	json_object_object_add(o, "state", json_object_new_string(state));
 	json_object_object_add(o, "error", error ?
 	    json_object_new_string(error) : NULL);
 	if (sv->conf->enable_dlq) {
 		json_object_object_add(o, "dlq_name",
 		    json_object_new_string(sv->conf->dlq_queue_name));
-		add_u64(o, "dlq_message_count", v->probe_fresh &&
-		    v->probe.dlq_ok ? v->probe.dlq_messages : 0);
+		add_u64(o, "dlq_message_count", v->probe.dlq_ok ?
+		    v->probe.dlq_messages : 0);
 	}
 	json_object_object_add(o, "checked_at", jtime(v->probe.at));
 	free(v);
