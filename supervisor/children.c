@@ -146,7 +146,7 @@ sv_fork_worker(struct supervisor *sv, int slot, int index)
 	sigaction(SIGTTOU, &sa, NULL);
 	sigemptyset(&set);
 	sigprocmask(SIG_SETMASK, &set, NULL);
-	control_close(sv);
+	sv_child_fds();
 
 	snprintf(name, sizeof(name), "worker[%d]", index);
 	log_procinit(name);

@@ -8,8 +8,11 @@
  *							(peer credentials)
  *
  * Requests are read without blocking the supervisor, limited in size and
- * time; answers are built from shared memory, so they come even with every
- * worker busy or the broker down.
+ * time; answers are built from shared memory (report.c), so they come
+ * even with every worker busy or the broker down.  Control parses and
+ * validates; it never acts: what would change the service (scale,
+ * reload, stop) goes back to the loop in struct control_asked, as
+ * OpenBSD daemons pass imsgs to their parent.
  *
  * Idle clients must not lock others out: the request line must come
  * within CLIENT_REQ_TIMEOUT, a uid other than root's and evbusd's own holds
@@ -120,7 +123,29 @@ control_listen(struct supervisor *sv, char *err, size_t errlen)
 		return -1;
 	}
 	sv->ctl_fd = fd;
+	sv_fd_private(fd);
 	return 0;
+}
+
+/* Close the socket and every client (at shutdown). */
+static void
+control_close(struct supervisor *sv)
+{
+	int	 i;
+
+	for (i = 0; i < EVBUS_MAX_CLIENTS; i++)
+		if (sv->clients[i].fd != -1) {
+			sv_fd_release(sv->clients[i].fd);
+			close(sv->clients[i].fd);
+			free(sv->clients[i].out);
+			sv->clients[i].out = NULL;
+			sv->clients[i].fd = -1;
+		}
+	if (sv->ctl_fd != -1) {
+		sv_fd_release(sv->ctl_fd);
+		close(sv->ctl_fd);
+		sv->ctl_fd = -1;
+	}
 }
 
 void
@@ -133,27 +158,10 @@ control_shutdown(struct supervisor *sv)
 		unlink(sv->conf->status_socket);
 }
 
-void
-control_close(struct supervisor *sv)
-{
-	int	 i;
-
-	for (i = 0; i < EVBUS_MAX_CLIENTS; i++)
-		if (sv->clients[i].fd != -1) {
-			close(sv->clients[i].fd);
-			free(sv->clients[i].out);
-			sv->clients[i].out = NULL;
-			sv->clients[i].fd = -1;
-		}
-	if (sv->ctl_fd != -1) {
-		close(sv->ctl_fd);
-		sv->ctl_fd = -1;
-	}
-}
-
 static void
 client_close(struct client *c)
 {
+	sv_fd_release(c->fd);
 	close(c->fd);
 	c->fd = -1;
 	free(c->out);
@@ -225,7 +233,8 @@ ok_reply(struct client *c, const char *what, int value)
 
 /* Act on one request line. */
 static void
-handle(struct supervisor *sv, struct client *c, char *line)
+handle(struct supervisor *sv, struct client *c, char *line,
+    struct control_asked *asked)
 {
 	char		*arg, *text;
 	size_t		 len;
@@ -271,10 +280,10 @@ handle(struct supervisor *sv, struct client *c, char *line)
 			return;
 		}
 		if (strcmp(line, "reload") == 0 && arg == NULL) {
-			sv_sighup = 1;
+			asked->reload = 1;
 			ok_reply(c, "reloading", 1);
 		} else if (strcmp(line, "stop") == 0 && arg == NULL) {
-			sv_sigterm = 1;
+			asked->stop = 1;
 			ok_reply(c, "stopping", 1);
 		} else if (strcmp(line, "scale") == 0 && arg != NULL) {
 			n = (int)strtonum(arg[0] == '+' || arg[0] == '-' ?
@@ -291,13 +300,15 @@ handle(struct supervisor *sv, struct client *c, char *line)
 				reply_error(c, "evbusd is stopping");
 				return;
 			}
-			if (children_scale(sv, n) == -1) {
+			if (n < 1 || n > EVBUS_MAX_WORKERS) {
 				reply_error(c, "scale %s: %d workers refused: "
 				    "evbusd runs 1 to %d; still %d", arg, n,
 				    EVBUS_MAX_WORKERS, sv->target);
 				return;
 			}
-			ok_reply(c, "workers", sv->target);
+			/* The loop scales (children_scale) after this turn. */
+			asked->scale = n;
+			ok_reply(c, "workers", n);
 		} else
 			reply_error(c, "usage: scale N|+N|-N, reload, stop");
 	} else
@@ -407,6 +418,7 @@ accept_client(struct supervisor *sv)
 		}
 		memset(c, 0, sizeof(*c));
 		c->fd = fd;
+		sv_fd_private(fd);
 		c->uid = uid;
 		c->since = sv_now();
 	}
@@ -414,15 +426,16 @@ accept_client(struct supervisor *sv)
 
 /* Answer the request line in c->in, or defer it (see handle()). */
 static void
-serve(struct supervisor *sv, struct client *c)
+serve(struct supervisor *sv, struct client *c, struct control_asked *asked)
 {
-	handle(sv, c, c->in);
+	handle(sv, c, c->in, asked);
 	if (c->out == NULL && c->wait_until == 0)
 		reply_error(c, "out of memory");
 }
 
 static void
-client_read(struct supervisor *sv, struct client *c)
+client_read(struct supervisor *sv, struct client *c,
+    struct control_asked *asked)
 {
 	ssize_t	 n;
 	char	*nl;
@@ -449,7 +462,7 @@ client_read(struct supervisor *sv, struct client *c)
 	*nl = '\0';
 	if (nl > c->in && nl[-1] == '\r')
 		nl[-1] = '\0';
-	serve(sv, c);
+	serve(sv, c, asked);
 }
 
 static void
@@ -470,7 +483,8 @@ client_write(struct client *c)
 }
 
 void
-control_dispatch(struct supervisor *sv, struct pollfd *pfd, int n)
+control_dispatch(struct supervisor *sv, struct pollfd *pfd, int n,
+    struct control_asked *asked)
 {
 	int	 i, j;
 
@@ -494,7 +508,7 @@ control_dispatch(struct supervisor *sv, struct pollfd *pfd, int n)
 					client_close(c);
 			} else if (pfd[i].revents &
 			    (POLLIN | POLLHUP | POLLERR))
-				client_read(sv, c);
+				client_read(sv, c, asked);
 			break;
 		}
 	}
@@ -520,8 +534,11 @@ control_tick(struct supervisor *sv)
 			if (pending == -1)
 				pending = report_probe_pending(sv);
 			if (!pending || now >= c->wait_until) {
+				/* Only health and queue wait: they ask nothing. */
+				struct control_asked none = { 0, 0, 0 };
+
 				c->wait_until = 0;
-				serve(sv, c);
+				serve(sv, c, &none);
 			}
 		} else if (now - c->since > CLIENT_TIMEOUT || (reading(c) &&
 		    now - c->since > CLIENT_REQ_TIMEOUT))

@@ -1,16 +1,16 @@
 /*
- * daemon.c: evbusd's supervisor: start-up checks, daemonizing, the pid
- * file, the privilege drop, signals, and the poll loop that reaps and
- * restarts workers and answers the status socket.
+ * daemon.c: evbusd's supervisor: start-up checks, accepting plugins,
+ * daemonizing, the pid file, signals, and the poll loop.  The loop owns
+ * the state and is the only one to act on it: it reaps and restarts
+ * workers (children.c), serves the status socket (control.c) and carries
+ * out what its clients asked (scale, reload, stop).
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <libutil.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,15 +29,6 @@
 volatile sig_atomic_t sv_sigterm, sv_sighup, sv_sigchld, sv_sigttin,
     sv_sigttou, sv_sigusr1;
 static int	 sigpipe_fds[2] = { -1, -1 };
-
-double
-sv_now(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void
 on_signal(int sig)
@@ -215,111 +206,6 @@ sv_check_plugins(const struct evbus_config *conf, char *err, size_t errlen)
 	return 0;
 }
 
-/*
- * The ids of conf's user and group: the ones the configuration resolved
- * when it was loaded (evbusd -n checked those), else looked up now.
- * (uid_t)-1 / (gid_t)-1 when not set.  0 or -1 with err.
- */
-static int
-account_ids(const struct evbus_config *conf, uid_t *uid, gid_t *gid,
-    char *err, size_t errlen)
-{
-	struct passwd	*pw;
-	struct group	*gr;
-
-	*uid = (uid_t)-1;
-	*gid = (gid_t)-1;
-	if (conf->user != NULL) {
-		if (conf->uid != (uid_t)-1) {
-			*uid = conf->uid;
-			*gid = conf->gid;
-		} else if ((pw = getpwnam(conf->user)) == NULL) {
-			snprintf(err, errlen, "user %s: no such user",
-			    conf->user);
-			return -1;
-		} else {
-			*uid = pw->pw_uid;
-			*gid = pw->pw_gid;
-		}
-	}
-	if (conf->group != NULL) {
-		if (conf->gid != (gid_t)-1)
-			*gid = conf->gid;
-		else if ((gr = getgrnam(conf->group)) == NULL) {
-			snprintf(err, errlen, "group %s: no such group",
-			    conf->group);
-			return -1;
-		} else
-			*gid = gr->gr_gid;
-	}
-	return 0;
-}
-
-/*
- * Drop root to the configured user/group.  Called in every child (workers,
- * the probe, the plugin check) right after fork: plugin code and broker
- * connections never run as root.  The supervisor itself keeps root, as
- * nginx's master does, so a reload can read a root-only config file and
- * it can remove its socket and pid file; it runs no plugin code and
- * talks to nobody but its children and the status socket.
- */
-int
-sv_drop_privileges(const struct evbus_config *conf, char *err, size_t errlen)
-{
-	uid_t	 uid;
-	gid_t	 gid;
-
-	if (conf->user == NULL && conf->group == NULL)
-		return 0;
-	if (account_ids(conf, &uid, &gid, err, errlen) == -1)
-		return -1;
-	if (geteuid() != 0) {
-		if ((uid != (uid_t)-1 && uid != geteuid()) ||
-		    (gid != (gid_t)-1 && gid != getegid())) {
-			snprintf(err, errlen, "user/group are set but evbusd "
-			    "is not running as root: cannot switch");
-			return -1;
-		}
-		return 0;
-	}
-	if (setgroups(1, &gid) == -1 || setresgid(gid, gid, gid) == -1) {
-		snprintf(err, errlen, "setgid %lu: %s", (unsigned long)gid,
-		    strerror(errno));
-		return -1;
-	}
-	if (uid != (uid_t)-1 && setresuid(uid, uid, uid) == -1) {
-		snprintf(err, errlen, "setuid %s: %s", conf->user,
-		    strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * Who may change things through the status socket besides root: the
- * configured user's uid, or ours.  Also checks that user and group exist
- * and that we can switch to them, so a typo stops start-up at once.
- */
-int
-sv_owner_uid(const struct evbus_config *conf, uid_t *uid, char *err,
-    size_t errlen)
-{
-	uid_t	 u;
-	gid_t	 g;
-
-	*uid = geteuid();
-	if (account_ids(conf, &u, &g, err, errlen) == -1)
-		return -1;
-	if (u != (uid_t)-1 && geteuid() != 0 && u != geteuid()) {
-		snprintf(err, errlen, "user is %s but evbusd is not running "
-		    "as root: cannot switch", conf->user);
-		return -1;
-	}
-	if (u != (uid_t)-1)
-		*uid = u;
-	return 0;
-}
-
 static void
 do_reload(struct supervisor *sv)
 {
@@ -382,6 +268,22 @@ do_reload(struct supervisor *sv)
 	    "a time", err);
 }
 
+/*
+ * Carry out what status socket clients asked for (control.c validated it
+ * and answered).  A reload or stop takes the same path as its signal.
+ */
+static void
+carry_out(struct supervisor *sv, const struct control_asked *asked)
+{
+	if (asked->scale > 0 && !sv->stopping &&
+	    children_scale(sv, asked->scale) == -1)
+		log_warnx("status socket: scale to %d refused", asked->scale);
+	if (asked->reload)
+		sv_sighup = 1;
+	if (asked->stop)
+		sv_sigterm = 1;
+}
+
 int
 supervisor_run(struct evbus_config *conf, const char *conf_path,
     int foreground)
@@ -389,6 +291,7 @@ supervisor_run(struct evbus_config *conf, const char *conf_path,
 	struct supervisor	*sv;
 	struct pidfh		*pfh = NULL;
 	struct pollfd		 pfd[1 + 1 + EVBUS_MAX_CLIENTS];
+	struct control_asked	 asked;
 	pid_t			 otherpid;
 	char			 err[2048], c[64];
 	int			 n, nfds;
@@ -533,8 +436,11 @@ supervisor_run(struct evbus_config *conf, const char *conf_path,
 		if (n > 0 && (pfd[0].revents & POLLIN))
 			while (read(sigpipe_fds[0], c, sizeof(c)) > 0)
 				;
-		if (n > 0)
-			control_dispatch(sv, pfd + 1, nfds - 1);
+		if (n > 0) {
+			memset(&asked, 0, sizeof(asked));
+			control_dispatch(sv, pfd + 1, nfds - 1, &asked);
+			carry_out(sv, &asked);
+		}
 	}
 
 	control_shutdown(sv);

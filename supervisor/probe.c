@@ -32,16 +32,6 @@
 #define PROBE_TICK_MS		25
 #define PROBE_FIRST_WAIT_MS	5000
 
-/* CLOCK_REALTIME in us: the clock of probe results and connected_at. */
-int64_t
-sv_wall_us(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static void
 sleep_ms(int ms)
 {
@@ -246,7 +236,7 @@ probe_start(struct supervisor *sv)
 	sigaction(SIGUSR1, &sa, NULL);
 	sigemptyset(&set);
 	sigprocmask(SIG_SETMASK, &set, NULL);
-	control_close(sv);
+	sv_child_fds();
 	log_procinit("probe");
 	{
 		char	 err[256];

@@ -1,6 +1,11 @@
 /*
  * supervisor.h: evbusd's parent role: the worker pool, the broker probe,
  * the status socket, signals.  The supervisor never runs plugin code.
+ *
+ * Calls run one way: daemon.c (the loop; it owns the state and acts)
+ * calls children.c, control.c and probe.c; control.c calls report.c,
+ * which reads probe results (probe.c); everyone may call sys.c, which
+ * calls nothing here.
  */
 #ifndef EVBUS_SUPERVISOR_H
 #define EVBUS_SUPERVISOR_H
@@ -12,6 +17,7 @@
 
 #include "conf.h"
 #include "scoreboard.h"
+#include "sys.h"
 
 /*
  * Status socket clients at once, and at most per uid other than root's
@@ -89,16 +95,11 @@ extern volatile sig_atomic_t sv_sigterm, sv_sighup, sv_sigchld, sv_sigttin,
 /* daemon.c */
 int	 supervisor_run(struct evbus_config *conf, const char *conf_path,
 	    int foreground);
-double	 sv_now(void);
 int	 sv_check_plugins(const struct evbus_config *conf, char *err,
 	    size_t errlen);
 struct plugin_snapshot *sv_take_plugins(const struct evbus_config *conf,
 	    char *err, size_t errlen);
 void	 sv_free_plugins(struct plugin_snapshot *snap);
-int	 sv_drop_privileges(const struct evbus_config *conf, char *err,
-	    size_t errlen);
-int	 sv_owner_uid(const struct evbus_config *conf, uid_t *uid, char *err,
-	    size_t errlen);
 
 /* children.c */
 void	 children_start(struct supervisor *sv);
@@ -115,17 +116,25 @@ pid_t	 sv_fork_worker(struct supervisor *sv, int slot, int index);
 /* probe.c */
 void	 probe_start(struct supervisor *sv);
 void	 probe_restart(struct supervisor *sv);
-int64_t	 sv_wall_us(void);
 int64_t	 probe_topology_at(const struct evbus_scoreboard *sb);
 int	 probe_superseded(const struct supervisor *sv,
 	    const struct evbus_probe *p);
 
-/* control.c */
+/*
+ * control.c: the status socket.  It answers questions itself (from
+ * report.c) and hands what would change the service back to the loop,
+ * which carries it out: control never acts on the pool.
+ */
+struct control_asked {
+	int		 scale;		/* workers wanted, 0 = unchanged */
+	int		 reload;
+	int		 stop;
+};
 int	 control_listen(struct supervisor *sv, char *err, size_t errlen);
-void	 control_close(struct supervisor *sv);	/* fds only (children) */
 void	 control_shutdown(struct supervisor *sv);	/* and unlink */
 int	 control_pollfds(struct supervisor *sv, struct pollfd *pfd, int max);
-void	 control_dispatch(struct supervisor *sv, struct pollfd *pfd, int n);
+void	 control_dispatch(struct supervisor *sv, struct pollfd *pfd, int n,
+	    struct control_asked *asked);
 
 /* report.c */
 char	*report_stats(const struct supervisor *sv, size_t *len);

@@ -1,0 +1,38 @@
+/*
+ * sys.h: the supervisor's leaf helpers (sys.c): clocks, the privilege
+ * drop, fd hygiene after fork.  Depends on nothing of supervisor/.
+ */
+#ifndef EVBUS_SV_SYS_H
+#define EVBUS_SV_SYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "conf.h"
+
+/* CLOCK_MONOTONIC in seconds. */
+double	 sv_now(void);
+/* CLOCK_REALTIME in microseconds: probe results, connected_at. */
+int64_t	 sv_wall_us(void);
+
+/*
+ * Descriptors only the supervisor may hold (the status socket and its
+ * clients): registered when opened, released before closing, and closed
+ * by sv_child_fds() in every fresh child.
+ */
+void	 sv_fd_private(int fd);
+void	 sv_fd_release(int fd);
+void	 sv_child_fds(void);
+
+/* In a fresh child: become conf's user/group.  0 or -1 with err. */
+int	 sv_drop_privileges(const struct evbus_config *conf, char *err,
+	    size_t errlen);
+/*
+ * The uid besides root that may change things through the status
+ * socket; checks that user and group exist and can be switched to.
+ */
+int	 sv_owner_uid(const struct evbus_config *conf, uid_t *uid, char *err,
+	    size_t errlen);
+
+#endif
