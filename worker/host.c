@@ -8,6 +8,11 @@
  * Plugins call these with their own mistakes (NULL keys, stale events), so
  * nothing here may abort the worker: bad arguments give -1, allocation
  * failures give -1, never a fatal().  Nothing here uses xmalloc.
+ *
+ * What a call needs it reads from the worker its host handle names
+ * (host->worker): the current delivery, the identity, whether it may
+ * publish.  It never calls back into the consume loop (worker.c);
+ * publishing goes to wpublish.c.
  */
 #include "config.h"
 
@@ -26,47 +31,55 @@
 #include "message.h"
 #include "worker.h"
 
-/* Set by the worker around each delivery's dispatch; NULL otherwise. */
-static struct delivery	*host_current;
-
 /*
  * Copies of string headers (AMQP strings are not NUL-terminated), kept
- * until the current delivery changes.  Keyed by the header entry so a
- * handler reading one header a thousand times allocates once.
+ * with their delivery until the current delivery changes.  Keyed by the
+ * header entry so a handler reading one header a thousand times allocates
+ * once.
  */
 struct host_copy {
 	struct host_copy	*next;
 	const void		*key;
 	char			 s[];
 };
-static struct host_copy	*host_copies;
-
-int	(*worker_publish_hook)(struct worker *,
-	    const struct evbus_event_view *, const char *, char *, size_t);
 
 static void	 host_log(struct evbus_host *, enum evbus_log_level,
 		    const char *, ...)
 		    __attribute__((__format__(printf, 3, 4)));
 
 void
-host_set_current(struct delivery *d)
+host_set_current(struct worker *w, struct delivery *d)
 {
+	struct delivery		*old = w->current;
 	struct host_copy	*c;
 
-	while ((c = host_copies) != NULL) {
-		host_copies = c->next;
+	while (old != NULL && (c = old->copies) != NULL) {
+		old->copies = c->next;
 		free(c);
 	}
-	host_current = d;
+	w->current = d;
 }
 
-/* The delivery behind an event view; the current one when ev is NULL. */
-static const struct delivery *
-host_delivery(const struct evbus_event_view *ev)
+/* The worker behind a host handle, or NULL. */
+static struct worker *
+host_worker(const struct evbus_host *host)
 {
-	if (ev == NULL)
-		return host_current;
-	return ev->host_private;
+	return host != NULL ? host->worker : NULL;
+}
+
+/*
+ * The delivery behind an event view; the current one when ev is NULL.
+ * host_private is the worker's own (mutable) delivery, const only to
+ * plugins.
+ */
+static struct delivery *
+host_delivery(const struct evbus_host *host, const struct evbus_event_view *ev)
+{
+	struct worker	*w;
+
+	if (ev != NULL)
+		return (struct delivery *)ev->host_private;
+	return (w = host_worker(host)) != NULL ? w->current : NULL;
 }
 
 static const char *
@@ -102,7 +115,7 @@ static void
 host_log(struct evbus_host *host, enum evbus_log_level level,
     const char *fmt, ...)
 {
-	const struct delivery	*d = host_current;
+	const struct delivery	*d = host_delivery(host, NULL);
 	char			 raw[1024], msg[2048];
 	va_list			 ap;
 	int			 pri;
@@ -231,12 +244,13 @@ static int
 host_header_string(struct evbus_host *host, const struct evbus_event_view *ev,
     const char *name, const char **out)
 {
-	const struct delivery		*d;
+	struct delivery			*d;
 	const amqp_field_value_t	*f;
 	struct host_copy		*c;
 	size_t				 len;
 
-	if (name == NULL || out == NULL || (d = host_delivery(ev)) == NULL)
+	if (name == NULL || out == NULL ||
+	    (d = host_delivery(host, ev)) == NULL)
 		return -1;
 	if ((f = evbus_header_get(d->headers, name)) == NULL)
 		return 1;
@@ -246,7 +260,7 @@ host_header_string(struct evbus_host *host, const struct evbus_event_view *ev,
 	/* A C string cannot hold it faithfully. */
 	if (len > 0 && memchr(f->value.bytes.bytes, '\0', len) != NULL)
 		return -1;
-	for (c = host_copies; c != NULL; c = c->next)
+	for (c = d->copies; c != NULL; c = c->next)
 		if (c->key == f)
 			break;
 	if (c == NULL) {
@@ -257,8 +271,8 @@ host_header_string(struct evbus_host *host, const struct evbus_event_view *ev,
 			return -1;
 		}
 		c->key = f;
-		c->next = host_copies;
-		host_copies = c;
+		c->next = d->copies;
+		d->copies = c;
 	}
 	*out = c->s;
 	return 0;
@@ -272,7 +286,8 @@ host_header_int(struct evbus_host *host, const struct evbus_event_view *ev,
 	int64_t			 v;
 	int			 rc;
 
-	if (name == NULL || out == NULL || (d = host_delivery(ev)) == NULL)
+	if (name == NULL || out == NULL ||
+	    (d = host_delivery(host, ev)) == NULL)
 		return -1;
 	/* Leave *out untouched unless the header is a valid integer. */
 	if ((rc = evbus_header_int(d->headers, name, &v)) == 0)
@@ -282,12 +297,12 @@ host_header_int(struct evbus_host *host, const struct evbus_event_view *ev,
 
 /* A top-level body value: 0 with *v, 1 when absent or null, -1 misuse. */
 static int
-host_field(const struct evbus_event_view *ev, const char *key,
-    json_object **v)
+host_field(struct evbus_host *host, const struct evbus_event_view *ev,
+    const char *key, json_object **v)
 {
 	const struct delivery	*d;
 
-	if (key == NULL || (d = host_delivery(ev)) == NULL)
+	if (key == NULL || (d = host_delivery(host, ev)) == NULL)
 		return -1;
 	if (d->body == NULL || !json_object_is_type(d->body, json_type_object))
 		return 1;
@@ -347,7 +362,7 @@ host_field_string(struct evbus_host *host, const struct evbus_event_view *ev,
 
 	if (out == NULL)
 		return -1;
-	if ((rc = host_field(ev, key, &v)) != 0)
+	if ((rc = host_field(host, ev, key, &v)) != 0)
 		return rc;
 	if (!json_object_is_type(v, json_type_string))
 		return -1;
@@ -370,7 +385,7 @@ host_field_int(struct evbus_host *host, const struct evbus_event_view *ev,
 
 	if (out == NULL)
 		return -1;
-	if ((rc = host_field(ev, key, &v)) != 0)
+	if ((rc = host_field(host, ev, key, &v)) != 0)
 		return rc;
 	switch (json_object_get_type(v)) {
 	case json_type_int:
@@ -412,7 +427,7 @@ host_field_float(struct evbus_host *host, const struct evbus_event_view *ev,
 
 	if (out == NULL)
 		return -1;
-	if ((rc = host_field(ev, key, &v)) != 0)
+	if ((rc = host_field(host, ev, key, &v)) != 0)
 		return rc;
 	switch (json_object_get_type(v)) {
 	case json_type_double:
@@ -452,7 +467,7 @@ host_field_bool(struct evbus_host *host, const struct evbus_event_view *ev,
 
 	if (out == NULL)
 		return -1;
-	if ((rc = host_field(ev, key, &v)) != 0)
+	if ((rc = host_field(host, ev, key, &v)) != 0)
 		return rc;
 	if (!json_object_is_type(v, json_type_boolean))
 		return -1;
@@ -464,14 +479,16 @@ static int
 host_publish(struct evbus_host *host, const struct evbus_event_view *cause,
     const char *json, char *err, size_t errlen)
 {
-	char	 dummy[256];
+	struct worker	*w = host_worker(host);
+	char		 dummy[256];
 
 	if (err == NULL || errlen == 0) {
 		err = dummy;
 		errlen = sizeof(dummy);
 	}
 	err[0] = '\0';
-	if (worker_publish_hook == NULL) {
+	/* Only a worker process publishes, not the supervisor's checks. */
+	if (w == NULL || !w->can_publish) {
 		snprintf(err, errlen, "publishing is not available here");
 		return -1;
 	}
@@ -479,8 +496,7 @@ host_publish(struct evbus_host *host, const struct evbus_event_view *cause,
 		snprintf(err, errlen, "publish: no event given");
 		return -1;
 	}
-	if (worker_publish_hook(host != NULL ? host->worker : NULL, cause,
-	    json, err, errlen) != 0) {
+	if (wpub_event(w, cause, json, err, errlen) != 0) {
 		if (err[0] == '\0')
 			snprintf(err, errlen, "publish failed");
 		return -1;
@@ -491,13 +507,17 @@ host_publish(struct evbus_host *host, const struct evbus_event_view *cause,
 static int
 host_worker_index(struct evbus_host *host)
 {
-	return worker_index(host != NULL ? host->worker : NULL);
+	struct worker	*w = host_worker(host);
+
+	return w != NULL ? w->index : -1;
 }
 
 static const char *
 host_consumer_name(struct evbus_host *host)
 {
-	return worker_consumer_name(host != NULL ? host->worker : NULL);
+	struct worker	*w = host_worker(host);
+
+	return w != NULL ? w->consumer_name : "";
 }
 
 const struct evbus_host_api worker_host_api = {

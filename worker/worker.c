@@ -1,8 +1,11 @@
 /*
  * worker.c: one worker process: its own AMQP connections (one to consume,
  * one to publish retry, DLQ and follow-up copies with confirms), the
- * consume loop, decoding and dispatch to the handler plugins, and the
- * reconnect loop.  Runs after fork (or alone with evbusd --single-worker).
+ * consume loop, decoding and dispatch to the handler plugins, the failure
+ * path (retry or DLQ copy), and the reconnect loop.  Runs after fork (or
+ * alone with evbusd --single-worker).  Publishing itself is wpublish.c's;
+ * what the host API needs (the current delivery, the worker's identity)
+ * it finds in struct worker, so nothing here is called back by host.c.
  *
  * A message is acknowledged only after every handler succeeded, or after
  * its retry or DLQ copy was confirmed by the broker: a crash anywhere
@@ -29,10 +32,8 @@
 #include "xmalloc.h"
 
 #define CONSUME_CHANNEL		1
-#define PUBLISH_CHANNEL		1
 #define MAX_BODY		(64UL * 1024 * 1024)
 #define MAX_OUT_HEADERS		256
-#define JSON_MAX_DEPTH		64
 
 static volatile sig_atomic_t	*stop_flag;
 
@@ -52,18 +53,6 @@ now_us(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-const char *
-worker_consumer_name(const struct worker *w)
-{
-	return w->consumer_name;
-}
-
-int
-worker_index(const struct worker *w)
-{
-	return w->index;
 }
 
 static int
@@ -176,8 +165,6 @@ open_conn(struct worker *w, struct evbus_amqp *a, const char *role)
 	return 0;
 }
 
-static void on_confirm(void *, uint64_t, enum evbus_pub_status, const char *);
-
 /* Connect both connections, declare the topology, and start consuming. */
 static int
 connect_all(struct worker *w)
@@ -200,11 +187,8 @@ connect_all(struct worker *w)
 		snprintf(w->err, sizeof(w->err), "%s", w->consumer.err);
 		goto fail;
 	}
-	if ((rc = evbus_pub_init(&w->pub, &w->publisher, PUBLISH_CHANNEL, 1,
-	    c->publish_timeout, on_confirm, w)) != 0) {
-		snprintf(w->err, sizeof(w->err), "%s", w->publisher.err);
+	if ((rc = wpub_start(w)) != 0)
 		goto fail;
-	}
 	if (amqp_basic_qos(w->consumer.conn, CONSUME_CHANNEL, 0,
 	    (uint16_t)c->prefetch_count, 0) == NULL) {
 		rc = evbus_amqp_fail_last(&w->consumer, CONSUME_CHANNEL,
@@ -233,112 +217,6 @@ connect_all(struct worker *w)
 	return 0;
 fail:
 	disconnect(w);
-	return rc;
-}
-
-/* The fate of the one publish the failure path or a handler waits for. */
-static void
-on_confirm(void *arg, uint64_t cookie, enum evbus_pub_status st,
-    const char *reason)
-{
-	struct worker	*w = arg;
-
-	w->pub_status = (int)st;
-	snprintf(w->pub_reason, sizeof(w->pub_reason), "%s",
-	    reason ? reason : "");
-}
-
-/*
- * Publish one message and wait for its confirm.  Returns 0 when the
- * broker confirmed it and it was routed; -1 otherwise, with w->err set.
- * The caller holds w->lock.
- */
-static int
-publish_confirmed(struct worker *w, const char *exchange, const char *rk,
-    const amqp_basic_properties_t *props, const void *body, size_t len)
-{
-	int	 rc;
-
-	if (!w->connected) {
-		snprintf(w->err, sizeof(w->err), "not connected to the broker");
-		return -1;
-	}
-	w->pub_status = -1;
-	rc = evbus_pub_send(&w->pub, exchange, rk, props, body, len, 0);
-	if (rc == 0)
-		rc = evbus_pub_flush(&w->pub);
-	if (rc != 0 || w->pub_status != EVBUS_PUB_CONFIRMED) {
-		snprintf(w->err, sizeof(w->err), "publish to '%s' with key "
-		    "'%s': %s", exchange[0] ? exchange : "(default exchange)",
-		    rk, w->pub_status == EVBUS_PUB_RETURNED ||
-		    w->pub_status == EVBUS_PUB_NACKED ? w->pub_reason :
-		    w->publisher.err);
-		if (rc != 0)
-			w->pub_broken = 1;
-		return -1;
-	}
-	return 0;
-}
-
-/* The host API's publish(): a follow-up event from a handler. */
-static int
-handler_publish(struct worker *w, const struct evbus_event_view *cause,
-    const char *json, char *err, size_t errlen)
-{
-	struct evbus_event	 ev;
-	struct evbus_msg	 m;
-	json_object		*obj;
-	json_tokener		*tok;
-	int			 rc = -1;
-
-	memset(&ev, 0, sizeof(ev));
-	if ((tok = json_tokener_new_ex(JSON_MAX_DEPTH)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	obj = json_tokener_parse_ex(tok, json, (int)strlen(json));
-	json_tokener_free(tok);
-	if (obj == NULL || !json_object_is_type(obj, json_type_object)) {
-		snprintf(err, errlen, "publish: not a JSON object");
-		json_object_put(obj);
-		return -1;
-	}
-	if (cause != NULL) {
-		/* Continue the chain: causation, correlation, tenant. */
-		json_object_object_add(obj, "causation_id",
-		    json_object_new_string(cause->event_id));
-		if (!json_object_object_get_ex(obj, "correlation_id", NULL) &&
-		    cause->correlation_id != NULL)
-			json_object_object_add(obj, "correlation_id",
-			    json_object_new_string(cause->correlation_id));
-		if (!json_object_object_get_ex(obj, "tenant_id", NULL) &&
-		    cause->tenant_id != NULL)
-			json_object_object_add(obj, "tenant_id",
-			    json_object_new_string(cause->tenant_id));
-	}
-	if (evbus_event_from_json(obj, EVBUS_EVENT_FILL_DEFAULTS, &ev, err,
-	    errlen) == -1)
-		goto out;
-	if (evbus_msg_build(&m, &ev, cause ? cause->traceparent : NULL,
-	    cause ? cause->tracestate : NULL, err, errlen) == -1)
-		goto out;
-	pthread_mutex_lock(&w->lock);
-	if (publish_confirmed(w, w->conf->exchange_name, m.routing_key,
-	    &m.props, m.body, m.body_len) == 0) {
-		w->stats->events_published++;
-		w->stats->publish_confirms++;
-		w->stats->last_publish_at = now_us();
-		rc = 0;
-	} else {
-		if (w->pub_status == EVBUS_PUB_RETURNED)
-			w->stats->publish_returns++;
-		snprintf(err, errlen, "%s", w->err);
-	}
-	pthread_mutex_unlock(&w->lock);
-	evbus_msg_free(&m);
-out:
-	json_object_put(obj);
-	evbus_event_free(&ev);
 	return rc;
 }
 
@@ -430,7 +308,7 @@ send_on(struct worker *w, amqp_envelope_t *env, int64_t retry_count,
 
 	pthread_mutex_lock(&w->lock);
 	if (to_dlq)
-		rc = publish_confirmed(w, c->dlq_exchange_name, c->queue_name,
+		rc = wpub_confirmed(w, c->dlq_exchange_name, c->queue_name,
 		    &props, env->message.body.bytes, env->message.body.len);
 	else {
 		delay = evbus_retry_delay(&c->retry, (int)retry_count,
@@ -441,7 +319,7 @@ send_on(struct worker *w, amqp_envelope_t *env, int64_t retry_count,
 		props.expiration = amqp_cstring_bytes(expiration);
 		evbus_retry_queue_name(c, evbus_retry_tier_for(c,
 		    (int)retry_count), queue, sizeof(queue));
-		rc = publish_confirmed(w, "", queue, &props,
+		rc = wpub_confirmed(w, "", queue, &props,
 		    env->message.body.bytes, env->message.body.len);
 		if (rc == 0)
 			log_info("message %s: retry %lld/%d in %.2fs (%s: %s)",
@@ -582,7 +460,7 @@ dispatch(struct worker *w, struct delivery *d, struct plugin **list,
 	*permanent = 0;
 	set_busy(w, 1);
 	wproc_handlers(w, 1);
-	host_set_current(d);
+	host_set_current(w, d);
 	for (i = 0; i < n; i++) {
 		memset(&err, 0, sizeof(err));
 		t0 = now_mono();
@@ -630,7 +508,7 @@ dispatch(struct worker *w, struct delivery *d, struct plugin **list,
 		if (names >= sizeof(who))
 			names = sizeof(who) - 1;
 	}
-	host_set_current(NULL);
+	host_set_current(w, NULL);
 	wproc_handlers(w, 0);
 	set_busy(w, 0);
 	if (failed >= 2) {
@@ -956,7 +834,7 @@ stop_consuming(struct worker *w)
 	amqp_basic_cancel(w->consumer.conn, CONSUME_CHANNEL,
 	    amqp_cstring_bytes(w->consumer_name));
 	evbus_amqp_channel_close(&w->consumer, CONSUME_CHANNEL);
-	evbus_amqp_channel_close(&w->publisher, PUBLISH_CHANNEL);
+	evbus_amqp_channel_close(&w->publisher, WPUB_CHANNEL);
 }
 
 int
@@ -971,7 +849,7 @@ worker_run(struct worker *w, volatile sig_atomic_t *stop)
 	size_t			 i;
 
 	stop_flag = stop;
-	worker_publish_hook = handler_publish;
+	w->can_publish = 1;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
 

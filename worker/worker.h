@@ -1,6 +1,11 @@
 /*
  * worker.h: code that runs only in worker processes, after fork: loading
- * handler plugins, the host API they call, and the consume loop.
+ * handler plugins (loader.c), the host API they call (host.c), the
+ * confirmed publisher (wpublish.c), the worker's slot (wproc.c) and the
+ * consume loop (worker.c).  Calls run one way: worker.c calls the others,
+ * loader.c hands plugins host.c's table, host.c calls wpublish.c; none of
+ * them calls worker.c back: what they need of the worker they read from
+ * struct worker.
  */
 #ifndef EVBUS_WORKER_H
 #define EVBUS_WORKER_H
@@ -26,6 +31,7 @@
 struct worker;
 struct delivery;
 struct plugin_snapshot;
+struct host_copy;
 
 /* The host handle a plugin gets: which plugin, in which worker. */
 struct evbus_host {
@@ -61,21 +67,25 @@ struct delivery {
 	json_object		*body;		/* parsed body (an object) */
 	struct evbus_event_view	 view;
 	char			 trace_id[33];	/* from traceparent, or "" */
+	struct host_copy	*copies;	/* host.c's: strings lent */
 };
 
 /* One worker process. */
 struct worker {
 	const struct evbus_config *conf;
-	int			 index;
+	int			 index;		/* also the host API's */
 	char			 consumer_name[EVBUS_NAME_MAX + 1];
 	struct plugins		 plugins;
 	struct evbus_amqp	 consumer;	/* consumes, acks */
 	struct evbus_amqp	 publisher;	/* retry/DLQ/follow-up copies */
 	struct evbus_publisher	 pub;
 	int			 connected;
+	int			 can_publish;	/* host publish() works */
+	/* The confirmed publisher's (wpublish.c): the last publish. */
 	int			 pub_status;	/* fate of the last publish */
 	int			 pub_broken;	/* publisher connection failed */
 	char			 pub_reason[256];
+	struct delivery		*current;	/* see host_set_current */
 	char			 err[1024];
 	struct evbus_worker_stats *stats;	/* local; copied to the slot */
 	struct evbus_worker_stats local_stats;
@@ -113,12 +123,43 @@ void	 wproc_inflight(struct worker *w, const char *id, int redelivered);
 void	 wproc_handlers(struct worker *w, int running);
 
 /*
- * host.c: the delivery whose handlers are running, for the host API (log
+ * wpublish.c: the worker's confirmed publisher, one publish at a time,
+ * waited for, on w->publisher (which worker.c connects).
+ */
+#define WPUB_CHANNEL		1
+
+/* Start confirms on the open publisher connection; 0, or rc with w->err. */
+int	 wpub_start(struct worker *w);
+
+/*
+ * Publish one message and wait for its confirm.  Returns 0 when the
+ * broker confirmed it and it was routed; -1 otherwise, with w->err set
+ * (and w->pub_broken when the connection failed).  The caller holds
+ * w->lock.
+ */
+int	 wpub_confirmed(struct worker *w, const char *exchange, const char *rk,
+	    const amqp_basic_properties_t *props, const void *body, size_t len);
+
+/*
+ * The host API's publish(): build a follow-up event from json (continuing
+ * cause's chain when given) and publish it confirmed.  0, or -1 with err.
+ * Takes w->lock.
+ */
+int	 wpub_event(struct worker *w, const struct evbus_event_view *cause,
+	    const char *json, char *err, size_t errlen);
+
+/* host.c */
+
+/* The host API table handed to every plugin. */
+extern const struct evbus_host_api worker_host_api;
+
+/*
+ * The delivery whose handlers are running, for the host API (log
  * prefixes; lookups given a NULL event view).  Set it before a delivery's
  * handlers and to NULL after them: each call frees the header strings
  * handed out for the previous delivery.
  */
-void	 host_set_current(struct delivery *d);
+void	 host_set_current(struct worker *w, struct delivery *d);
 
 /* loader.c */
 
@@ -190,22 +231,5 @@ int	 loader_wants(const struct plugin *p, const char *event_type);
  */
 size_t	 loader_dispatch_list(const struct plugins *ps, const char *event_type,
 	    struct plugin **out, size_t max);
-
-/* host.c */
-
-/* The host API table handed to every plugin. */
-extern const struct evbus_host_api worker_host_api;
-
-/*
- * Set by the worker: publishes a follow-up event for the host API's
- * publish(); NULL in processes that cannot publish (loader checks).
- */
-extern int (*worker_publish_hook)(struct worker *w,
-    const struct evbus_event_view *cause, const char *json, char *err,
-    size_t errlen);
-
-/* Consumer name and index of w, for the host API. */
-const char *worker_consumer_name(const struct worker *w);
-int	 worker_index(const struct worker *w);
 
 #endif

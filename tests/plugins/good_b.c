@@ -4,8 +4,9 @@
  *
  * With handlers.good_b = { record = true; } it reports each call of
  * init, handle and fini through the host API's publish() (as the text
- * "<call> good_b [event type]"), so a test that sets worker_publish_hook
- * sees which functions ran and in what order.
+ * "<call> good_b [event type]"), so a test whose worker may publish
+ * (test_loader.c records wpub_event) sees which functions ran and in
+ * what order.
  */
 #include <stdio.h>
 #include <stdlib.h>

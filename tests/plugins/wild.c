@@ -5,8 +5,9 @@
  *
  * With handlers.wild = { record = true; } it reports each call of
  * init, handle and fini through the host API's publish() (as the text
- * "<call> wild [event type]"), so a test that sets worker_publish_hook
- * sees which functions ran and in what order.
+ * "<call> wild [event type]"), so a test whose worker may publish
+ * (test_loader.c records wpub_event) sees which functions ran and in
+ * what order.
  */
 #include <stdio.h>
 #include <stdlib.h>

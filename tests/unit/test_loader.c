@@ -49,18 +49,12 @@ static char		 rec[MAX_REC][1024];
 static size_t		 nrec;
 static struct worker	*rec_worker;
 
-/* Stand-ins for worker.c, which this test does not link. */
-const char *
-worker_consumer_name(const struct worker *w)
-{
-	return "test-consumer-2";
-}
-
-int
-worker_index(const struct worker *w)
-{
-	return 2;
-}
+/*
+ * The worker the host API reads (identity, current delivery, whether it
+ * may publish): worker 2, publishing off until a test turns it on.
+ */
+static struct worker	 tw = { .index = 2,
+			    .consumer_name = "test-consumer-2" };
 
 /* The built plugin called name. */
 static void
@@ -225,8 +219,9 @@ check_loaded(const char *label, const struct plugins *ps,
 	}
 }
 
-static int
-record_hook(struct worker *w, const struct evbus_event_view *cause,
+/* Stand-in for wpublish.c, which this test does not link: records. */
+int
+wpub_event(struct worker *w, const struct evbus_event_view *cause,
     const char *json, char *err, size_t errlen)
 {
 	rec_worker = w;
@@ -615,7 +610,7 @@ test_init_dispatch_fini(void)
 	struct plugin		*list[EVBUS_MAX_PLUGINS];
 	struct delivery		 d;
 	struct evbus_error	 e;
-	struct worker		*w = (struct worker *)&d;
+	struct worker		*w = &tw;
 	const char		*dir;
 	char			 err[1024] = "";
 	size_t			 i, n;
@@ -628,7 +623,7 @@ test_init_dispatch_fini(void)
 	link_plugin(dir, "good_b", NULL);
 	link_plugin(dir, "wild", NULL);
 	rec_reset();
-	worker_publish_hook = record_hook;
+	tw.can_publish = 1;
 
 	cu_checkf(loader_load_dir(dir, ps, err, sizeof(err)) == 0,
 	    "load: got \"%s\"", err);
@@ -651,7 +646,7 @@ test_init_dispatch_fini(void)
 	d.view.event_id = "3f2a9c1e-8b4d-4e6f-9a0b-1c2d3e4f5a6b";
 	d.view.event_type = "OrderCreated";
 	d.view.host_private = &d;
-	host_set_current(&d);
+	host_set_current(w, &d);
 	n = loader_dispatch_list(ps, "OrderCreated", list, EVBUS_MAX_PLUGINS);
 	for (i = 0; i < n; i++) {
 		memset(&e, 0, sizeof(e));
@@ -659,7 +654,7 @@ test_init_dispatch_fini(void)
 		    EVBUS_OK, "handle: %s did not return EVBUS_OK",
 		    list[i]->h->name);
 	}
-	host_set_current(NULL);
+	host_set_current(w, NULL);
 	check_rec("dispatch", handles);
 
 	rec_reset();
@@ -668,7 +663,7 @@ test_init_dispatch_fini(void)
 	cu_checkf(ps->n == 0 && !resident("good_a"),
 	    "fini: plugins left loaded");
 
-	worker_publish_hook = NULL;
+	tw.can_publish = 0;
 	evbus_config_free(c);
 	free(ps);
 	rm_dirs();
@@ -694,12 +689,12 @@ test_init_fail(void)
 	link_plugin(dir, "good_b", NULL);
 	link_plugin(dir, "init_fail", NULL);
 	rec_reset();
-	worker_publish_hook = record_hook;
+	tw.can_publish = 1;
 
 	cu_checkf(loader_load_dir(dir, ps, err, sizeof(err)) == 0,
 	    "load: got \"%s\"", err);
 	err[0] = '\0';
-	cu_checkf(loader_init_all(ps, c, NULL, err, sizeof(err)) == -1,
+	cu_checkf(loader_init_all(ps, c, &tw, err, sizeof(err)) == -1,
 	    "init_fail: expected loader_init_all to fail");
 	check_err("init_fail", err, subs);
 	check_rec("init_fail", calls);
@@ -710,7 +705,7 @@ test_init_fail(void)
 	/* What worker.c does after a failure: must be harmless. */
 	loader_unload_all(ps);
 
-	worker_publish_hook = NULL;
+	tw.can_publish = 0;
 	evbus_config_free(c);
 	free(ps);
 	rm_dirs();
@@ -1011,10 +1006,11 @@ test_host_headers(void)
 	memset(&p, 0, sizeof(p));
 	p.h = &host_test_desc;
 	p.host.plugin = &p;
+	p.host.worker = &tw;
 	memset(&d, 0, sizeof(d));
 	d.headers = &t;
 	d.view.host_private = &d;
-	host_set_current(&d);
+	host_set_current(&tw, &d);
 	run_lookups("header", 1, &p.host, &d.view, cases,
 	    sizeof(cases) / sizeof(cases[0]));
 
@@ -1029,7 +1025,7 @@ test_host_headers(void)
 	rc = worker_host_api.header_string(&p.host, NULL, "s", &s1);
 	cu_checkf(rc == 0 && s1 != NULL && strcmp(s1, "hello") == 0,
 	    "header with NULL view: expected hello, got rc %d", rc);
-	host_set_current(NULL);
+	host_set_current(&tw, NULL);
 	rc = worker_host_api.header_string(&p.host, NULL, "s", &s1);
 	cu_checkf(rc == -1, "header with no delivery: expected -1, got %d",
 	    rc);
@@ -1038,7 +1034,7 @@ test_host_headers(void)
 	d.headers = NULL;
 	run_lookups("no headers", 1, &p.host, &d.view, none,
 	    sizeof(none) / sizeof(none[0]));
-	host_set_current(NULL);
+	host_set_current(&tw, NULL);
 }
 
 static void
@@ -1095,6 +1091,7 @@ test_host_fields(void)
 	memset(&p, 0, sizeof(p));
 	p.h = &host_test_desc;
 	p.host.plugin = &p;
+	p.host.worker = &tw;
 	memset(&d, 0, sizeof(d));
 	d.body = json_tokener_parse("{\"order_number\":\"ORD-001\","
 	    "\"total_amount\":99.5,\"qty\":3,\"qty_s\":\" 42 \","
@@ -1197,6 +1194,7 @@ test_host_log(void)
 	memset(&p, 0, sizeof(p));
 	p.h = &host_test_desc;
 	p.host.plugin = &p;
+	p.host.worker = &tw;
 
 	/* Outside handle(): only the handler's name. */
 	out = capture_stderr(log_some, &p.host);
@@ -1213,7 +1211,7 @@ test_host_log(void)
 	snprintf(d.trace_id, sizeof(d.trace_id), "%s",
 	    "4bf92f3577b34da6a3ce929d0e0e4736");
 	d.view.host_private = &d;
-	host_set_current(&d);
+	host_set_current(&tw, &d);
 	log_setverbose(1);
 	out = capture_stderr(log_some, &p.host);
 	log_setverbose(0);
@@ -1230,7 +1228,7 @@ test_host_log(void)
 	cu_checkf(strstr(out, "handler t: event "
 	    "3f2a9c1e-8b4d-4e6f-9a0b-1c2d3e4f5a6b: hello 42\n") != NULL,
 	    "log without trace: expected the event id only, got \"%s\"", out);
-	host_set_current(NULL);
+	host_set_current(&tw, NULL);
 }
 
 static void
@@ -1238,7 +1236,7 @@ test_host_publish_identity(void)
 {
 	const struct evbus_host_api *api = &worker_host_api;
 	struct plugin		 p;
-	struct worker		*w = (struct worker *)&p;
+	struct worker		*w = &tw;
 	char			 err[128];
 	int			 rc;
 
@@ -1253,25 +1251,25 @@ test_host_publish_identity(void)
 	p.host.plugin = &p;
 	p.host.worker = w;
 
-	worker_publish_hook = NULL;
+	tw.can_publish = 0;
 	err[0] = '\0';
 	rc = api->publish(&p.host, NULL, "{}", err, sizeof(err));
 	cu_checkf(rc == -1 && strcmp(err, "publishing is not available "
-	    "here") == 0, "publish without hook: expected -1 and the reason, "
-	    "got %d \"%s\"", rc, err);
+	    "here") == 0, "publish without a publisher: expected -1 and the "
+	    "reason, got %d \"%s\"", rc, err);
 	rc = api->publish(&p.host, NULL, "{}", NULL, 0);
-	cu_checkf(rc == -1, "publish without hook or err: expected -1, got %d",
-	    rc);
+	cu_checkf(rc == -1, "publish without a publisher or err: expected -1, "
+	    "got %d", rc);
 
 	rec_reset();
-	worker_publish_hook = record_hook;
+	tw.can_publish = 1;
 	rc = api->publish(&p.host, NULL, "{\"event_type\":\"X\"}", err,
 	    sizeof(err));
 	cu_checkf(rc == 0 && nrec == 1 && strcmp(rec[0],
 	    "{\"event_type\":\"X\"}") == 0 && rec_worker == w,
-	    "publish: expected the hook to get the event and worker, got rc "
+	    "publish: expected wpub_event to get the event and worker, got rc "
 	    "%d, %zu calls", rc, nrec);
-	worker_publish_hook = NULL;
+	tw.can_publish = 0;
 
 	cu_checkf(api->worker_index(&p.host) == 2, "worker_index: expected 2, "
 	    "got %d", api->worker_index(&p.host));
@@ -1338,7 +1336,7 @@ load_init(struct plugins *ps, const char *const *names, const char *conf,
 		link_plugin(dir, *names, NULL);
 	if (loader_load_dir(dir, ps, err, errlen) == -1)
 		return -1;
-	return loader_init_all(ps, *cp, NULL, err, errlen);
+	return loader_init_all(ps, *cp, &tw, err, errlen);
 }
 
 /* Run every plugin that wants d's type; the last result, err filled. */
@@ -1351,12 +1349,12 @@ dispatch_one(struct plugins *ps, struct delivery *d, struct evbus_error *e)
 
 	n = loader_dispatch_list(ps, d->view.event_type, list,
 	    EVBUS_MAX_PLUGINS);
-	host_set_current(d);
+	host_set_current(&tw, d);
 	for (i = 0; i < n; i++) {
 		memset(e, 0, sizeof(*e));
 		r = list[i]->h->handle(list[i]->state, &d->view, e);
 	}
-	host_set_current(NULL);
+	host_set_current(&tw, NULL);
 	return r;
 }
 
@@ -1914,7 +1912,7 @@ test_order_flow(void)
 
 	ps = calloc(1, sizeof(*ps));
 	rec_reset();
-	worker_publish_hook = record_hook;
+	tw.can_publish = 1;
 	capture_stderr_begin();
 	if (load_init(ps, names, "handlers = {\n"
 	    "	inventory = { warehouse = \"north\"; };\n"
@@ -1971,7 +1969,7 @@ test_order_flow(void)
 		json_object_put(pub);
 	}
 out:
-	worker_publish_hook = NULL;
+	tw.can_publish = 0;
 	loader_unload_all(ps);
 	evbus_config_free(c);
 	free(ps);
