@@ -26,6 +26,7 @@ struct ctl {
 	int			 verbose;
 	struct evbus_amqp	 amqp;
 	int			 connected;
+	size_t			 node;		/* conf->urls[] connected to */
 	/* Connect errors: the caller reports them, ctl_connect() not. */
 	int			 quiet;
 };

@@ -97,7 +97,6 @@ ctl_connect(struct ctl *ctl)
 	if (ctl->connected)
 		return 0;
 	memset(&o, 0, sizeof(o));
-	o.url = &c->url;
 	o.heartbeat = c->heartbeat;
 	o.connect_timeout = c->connect_timeout;
 	snprintf(name, sizeof(name), "evbusctl-%ld", (long)getpid());
@@ -109,7 +108,9 @@ ctl_connect(struct ctl *ctl)
 	if (c->url.tls && !c->verify_ssl)
 		ctl_warnx("WARNING: TLS certificate verification is OFF "
 		    "(verify_ssl = false): the broker is not authenticated");
-	if ((rc = evbus_amqp_connect(&ctl->amqp, &o)) != 0) {
+	/* A cluster: the first node that answers. */
+	if ((rc = evbus_amqp_connect_any(&ctl->amqp, &o, c->urls, c->nurl, 0,
+	    &ctl->node)) != 0) {
 		if (!ctl->quiet)
 			ctl_warnx("%s", ctl->amqp.err);
 		return -1;
@@ -174,6 +175,8 @@ set_url(struct ctl *ctl, const char *s)
 	    (pw = getenv(EVBUS_PASSWORD_ENV)) != NULL)
 		snprintf(u.password, sizeof(u.password), "%s", pw);
 	ctl->conf->url = u;
+	ctl->conf->urls[0] = u;
+	ctl->conf->nurl = 1;
 	return 0;
 }
 

@@ -213,14 +213,16 @@ print_workers(json_object *arr)
 {
 	size_t	 i;
 
-	printf("%-5s %-8s %-11s %-28s %10s %8s %8s %s\n", "INDEX", "PID",
-	    "STATE", "CONSUMER", "CONSUMED", "FAILED", "DLQ", "IN FLIGHT");
+	printf("%-5s %-8s %-11s %-28s %-24s %10s %8s %8s %s\n", "INDEX",
+	    "PID", "STATE", "CONSUMER", "NODE", "CONSUMED", "FAILED", "DLQ",
+	    "IN FLIGHT");
 	for (i = 0; i < json_object_array_length(arr); i++) {
 		json_object *w = json_object_array_get_idx(arr, i);
 
-		printf("%-5lld %-8lld %-11s %-28s %10lld %8lld %8lld %s\n",
-		    (long long)jint(w, "index"), (long long)jint(w, "pid"),
-		    jstr(w, "state"), jstr(w, "consumer"),
+		printf("%-5lld %-8lld %-11s %-28s %-24s %10lld %8lld %8lld "
+		    "%s\n", (long long)jint(w, "index"),
+		    (long long)jint(w, "pid"), jstr(w, "state"),
+		    jstr(w, "consumer"), jstr(w, "node"),
 		    (long long)jint(w, "events_consumed"),
 		    (long long)jint(w, "events_processed_failed"),
 		    (long long)jint(w, "messages_sent_to_dlq"),
@@ -544,7 +546,8 @@ cmd_metrics(struct ctl *ctl, int argc, char *argv[])
 static void
 broker_source(const struct ctl *ctl, const char *why, char *buf, size_t len)
 {
-	const struct evbus_url *u = &ctl->conf->url;
+	const struct evbus_url *u = &ctl->conf->urls[ctl->connected ?
+	    ctl->node : 0];
 	int		 v6 = strchr(u->host, ':') != NULL;
 
 	snprintf(buf, len, "broker %s%s%s:%d vhost %s%s", v6 ? "[" : "",

@@ -210,6 +210,7 @@ key_type_str(const struct conf_key *k)
 	case CONF_STRING_OPT:
 		return "a string";
 	case CONF_STRING_LIST:
+	case CONF_URL_LIST:
 		return "a string or a list of strings";
 	case CONF_MODE:
 		return "an octal mode string such as \"0660\"";
@@ -330,63 +331,127 @@ conf_free_routing_keys(struct evbus_config *cfg)
 	cfg->nrouting_keys = 0;
 }
 
-/* routing_key_pattern: one string, or an array or list of strings. */
-static void
-parse_routing_keys(struct conf_ctx *ctx, const struct conf_key *k,
-    const config_setting_t *s, struct evbus_config *cfg)
+/* What a key holding one string or a list of strings accepts. */
+struct list_rules {
+	size_t		 max;		/* entries */
+	size_t		 maxlen;	/* bytes per entry */
+	const char	*items;		/* "routing keys" */
+	const char	*item;		/* "an AMQP routing key" */
+	const char	*empty_hint;	/* what leaving the key out means */
+};
+
+/*
+ * One string, or an array or list of strings, into v[] (*n entries, the
+ * old ones freed first).  Returns 0, or -1 when nothing usable was given.
+ */
+static int
+parse_list(struct conf_ctx *ctx, const struct conf_key *k,
+    const config_setting_t *s, const struct list_rules *r, char **v,
+    size_t *n)
 {
 	const config_setting_t	*e;
 	const char		*str;
-	int			 i, n;
+	size_t			 i;
+	int			 len, j;
 
 	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
 		str = config_setting_get_string(s);
-		if (strlen(str) > EVBUS_NAME_MAX) {
-			conf_errx(ctx, s, "%s: %zu bytes, longer than the %d "
-			    "an AMQP routing key may have", k->name,
-			    strlen(str), EVBUS_NAME_MAX);
-			return;
+		if (strlen(str) > r->maxlen) {
+			conf_errx(ctx, s, "%s: %zu bytes, longer than the %zu "
+			    "%s may have", k->name, strlen(str), r->maxlen,
+			    r->item);
+			return -1;
 		}
-		conf_free_routing_keys(cfg);
-		cfg->routing_keys[cfg->nrouting_keys++] = xstrdup(str);
-		cfg->routing_key_set = 1;
-		return;
+		for (i = 0; i < *n; i++)
+			free(v[i]);
+		v[0] = xstrdup(str);
+		*n = 1;
+		return 0;
 	}
 	if (config_setting_type(s) != CONFIG_TYPE_ARRAY &&
 	    config_setting_type(s) != CONFIG_TYPE_LIST) {
 		conf_errx(ctx, s, "%s: expected %s, got %s", k->name,
 		    key_type_str(k), setting_type_str(s));
-		return;
+		return -1;
 	}
-	n = config_setting_length(s);
-	if (n == 0) {
+	len = config_setting_length(s);
+	if (len == 0) {
 		conf_errx(ctx, s, "%s: the list is empty; leave the key out "
-		    "for the default binding", k->name);
-		return;
+		    "for %s", k->name, r->empty_hint);
+		return -1;
 	}
-	if (n > EVBUS_MAX_ROUTING_KEYS) {
-		conf_errx(ctx, s, "%s: %d routing keys, at most %d allowed",
-		    k->name, n, EVBUS_MAX_ROUTING_KEYS);
-		return;
+	if ((size_t)len > r->max) {
+		conf_errx(ctx, s, "%s: %d %s, at most %zu allowed", k->name,
+		    len, r->items, r->max);
+		return -1;
 	}
-	conf_free_routing_keys(cfg);
-	cfg->routing_key_set = 1;
-	for (i = 0; i < n; i++) {
-		e = config_setting_get_elem(s, i);
+	for (i = 0; i < *n; i++)
+		free(v[i]);
+	*n = 0;
+	for (j = 0; j < len; j++) {
+		e = config_setting_get_elem(s, j);
 		if (config_setting_type(e) != CONFIG_TYPE_STRING) {
 			conf_errx(ctx, e, "%s[%d]: expected a string, got %s",
-			    k->name, i, setting_type_str(e));
+			    k->name, j, setting_type_str(e));
 			continue;
 		}
 		str = config_setting_get_string(e);
-		if (strlen(str) > EVBUS_NAME_MAX) {
+		if (strlen(str) > r->maxlen) {
 			conf_errx(ctx, e, "%s[%d]: %zu bytes, longer than the "
-			    "%d an AMQP routing key may have", k->name, i,
-			    strlen(str), EVBUS_NAME_MAX);
+			    "%zu %s may have", k->name, j, strlen(str),
+			    r->maxlen, r->item);
 			continue;
 		}
-		cfg->routing_keys[cfg->nrouting_keys++] = xstrdup(str);
+		v[(*n)++] = xstrdup(str);
 	}
+	return 0;
+}
+
+/* routing_key_pattern: one string, or an array or list of strings. */
+static void
+parse_routing_keys(struct conf_ctx *ctx, const struct conf_key *k,
+    const config_setting_t *s, struct evbus_config *cfg)
+{
+	static const struct list_rules rules = { EVBUS_MAX_ROUTING_KEYS,
+	    EVBUS_NAME_MAX, "routing keys", "an AMQP routing key",
+	    "the default binding" };
+
+	if (parse_list(ctx, k, s, &rules, cfg->routing_keys,
+	    &cfg->nrouting_keys) == 0)
+		cfg->routing_key_set = 1;
+}
+
+/*
+ * rabbitmq_url: one URL, or a list of the URLs of one cluster's nodes.
+ * rabbitmq_url keeps the first (as written) for messages.
+ */
+static void
+parse_urls(struct conf_ctx *ctx, const struct conf_key *k,
+    const config_setting_t *s, struct evbus_config *cfg)
+{
+	static const struct list_rules rules = { EVBUS_MAX_URLS,
+	    EVBUS_URL_MAX, "URLs", "a broker URL", "the default broker" };
+
+	size_t	 i;
+
+	if (parse_list(ctx, k, s, &rules, cfg->rabbitmq_urls,
+	    &cfg->nurls) == -1 || cfg->nurls == 0)
+		return;
+	for (i = 0; i < cfg->nurls; i++)
+		if (cfg->rabbitmq_urls[i][0] == '\0') {
+			if (cfg->nurls == 1)
+				conf_errx(ctx, s, "%s: must not be empty",
+				    k->name);
+			else
+				conf_errx(ctx, s, "%s[%zu]: must not be empty",
+				    k->name, i);
+			/* Left as it was: one error, not two. */
+			for (i = 0; i < cfg->nurls; i++)
+				free(cfg->rabbitmq_urls[i]);
+			cfg->nurls = 0;
+			return;
+		}
+	set_string(&cfg->rabbitmq_url, cfg->rabbitmq_urls[0]);
 }
 
 /* An octal mode string ("0660", "600") to a mode, or -1. */
@@ -497,6 +562,9 @@ parse_setting(struct conf_ctx *ctx, const struct conf_key *k,
 	case CONF_STRING_LIST:
 		parse_routing_keys(ctx, k, s, cfg);
 		return;
+	case CONF_URL_LIST:
+		parse_urls(ctx, k, s, cfg);
+		return;
 	case CONF_MODE:
 		if (type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64) {
 			/* 0660 in libconfig 1.5 is the decimal 660. */
@@ -600,6 +668,7 @@ conf_new(void)
 			break;
 		case CONF_STRING:
 		case CONF_STRING_OPT:
+		case CONF_URL_LIST:
 			set_string(FIELD(cfg, k, char *), k->def_str);
 			break;
 		case CONF_STRING_LIST:
@@ -818,10 +887,17 @@ evbus_config_free(struct evbus_config *cfg)
 	/* The password must not linger in freed memory. */
 	if (cfg->rabbitmq_url != NULL)
 		explicit_bzero(cfg->rabbitmq_url, strlen(cfg->rabbitmq_url));
+	for (i = 0; i < cfg->nurls; i++) {
+		explicit_bzero(cfg->rabbitmq_urls[i],
+		    strlen(cfg->rabbitmq_urls[i]));
+		free(cfg->rabbitmq_urls[i]);
+	}
 	explicit_bzero(&cfg->url, sizeof(cfg->url));
+	explicit_bzero(cfg->urls, sizeof(cfg->urls));
 	for (i = 0; i < conf_nkeys; i++) {
 		k = &conf_keys[i];
-		if (k->type == CONF_STRING || k->type == CONF_STRING_OPT)
+		if (k->type == CONF_STRING || k->type == CONF_STRING_OPT ||
+		    k->type == CONF_URL_LIST)
 			free(*FIELD(cfg, k, char *));
 	}
 	conf_free_routing_keys(cfg);
@@ -953,6 +1029,7 @@ sample_value(FILE *fp, const struct conf_key *k)
 		break;
 	case CONF_STRING:
 	case CONF_STRING_OPT:
+	case CONF_URL_LIST:
 		sample_string(fp, k->def_str != NULL ? k->def_str : "");
 		break;
 	case CONF_STRING_LIST:

@@ -23,6 +23,8 @@
 
 #define EVBUS_EX_CONFIG		78	/* sysexits EX_CONFIG */
 #define EVBUS_MAX_ROUTING_KEYS	64
+#define EVBUS_MAX_URLS		16	/* broker addresses (cluster nodes) */
+#define EVBUS_URL_MAX		1024	/* bytes of one URL as written */
 #define EVBUS_NAME_MAX		255	/* AMQP short string */
 
 /* Environment variable that supplies the broker password. */
@@ -39,8 +41,13 @@ struct evbus_config {
 	char			*path;		/* file it came from, or NULL */
 
 	/* Broker connection. */
-	char			*rabbitmq_url;	/* as written (may hold a password) */
-	struct evbus_url	 url;		/* parsed; password from env if set */
+	char			*rabbitmq_url;	/* as written (may hold a password);
+						   a list's first */
+	char			*rabbitmq_urls[EVBUS_MAX_URLS];	/* a list, as written */
+	size_t			 nurls;		/* 0: rabbitmq_url alone */
+	struct evbus_url	 urls[EVBUS_MAX_URLS];	/* parsed; env password */
+	size_t			 nurl;		/* >= 1 once loaded */
+	struct evbus_url	 url;		/* urls[0] */
 	int			 heartbeat;	/* seconds, 0 disables */
 	double			 connect_timeout;	/* seconds */
 	double			 reconnect_delay;	/* first backoff step, seconds */
@@ -60,6 +67,8 @@ struct evbus_config {
 	char			*routing_keys[EVBUS_MAX_ROUTING_KEYS];
 	size_t			 nrouting_keys;	/* effective binding keys, >= 1 */
 	int			 routing_key_set;	/* routing_key_pattern given */
+	char			*queue_type_name;	/* as written */
+	int			 quorum;	/* queue_type = "quorum" */
 	int			 durable;
 	int			 auto_delete;
 	int			 enable_dlq;

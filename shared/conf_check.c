@@ -35,6 +35,7 @@
 static void	 check_consumer_tag(struct conf_ctx *, struct evbus_config *);
 static void	 check_amqp_names(struct conf_ctx *, struct evbus_config *);
 static void	 check_tls_pair(struct conf_ctx *, struct evbus_config *);
+static void	 check_quorum(struct conf_ctx *, struct evbus_config *);
 static void	 check_tls_url(struct conf_ctx *, struct evbus_config *);
 static void	 check_retry_policy(struct conf_ctx *, struct evbus_config *);
 static void	 check_reconnect_backoff(struct conf_ctx *,
@@ -58,6 +59,7 @@ static const struct conf_check {
 	  check_consumer_tag, 0 },
 	{ "exchange and queue names are AMQP names", check_amqp_names, 0 },
 	{ "cert_file and key_file come together", check_tls_pair, 0 },
+	{ "quorum queues are durable, never auto-deleted", check_quorum, 0 },
 	{ "TLS files need an amqps:// URL", check_tls_url, 0 },
 	{ "retry delays: base <= max, jitter 0..1", check_retry_policy, 0 },
 	{ "reconnect_delay <= reconnect_max_delay", check_reconnect_backoff,
@@ -120,6 +122,15 @@ derive_topology(struct conf_ctx *ctx, struct evbus_config *cfg)
 		cfg->exchange_type = EVBUS_EXCHANGE_TOPIC;
 	}
 
+	if (strcasecmp(cfg->queue_type_name, "quorum") == 0)
+		cfg->quorum = 1;
+	else if (strcasecmp(cfg->queue_type_name, "classic") == 0)
+		cfg->quorum = 0;
+	else
+		conf_errx(ctx, conf_seen(ctx, "queue_type"), "queue_type: "
+		    "\"%.32s\" is not classic or quorum",
+		    cfg->queue_type_name);
+
 	free(cfg->queue_name);
 	free(cfg->dlq_exchange_name);
 	free(cfg->dlq_queue_name);
@@ -148,35 +159,67 @@ derive_topology(struct conf_ctx *ctx, struct evbus_config *cfg)
 }
 
 /*
- * The broker URL, then the password from the environment.  Whether the
- * URL as written holds a password is kept for check_password_file().
+ * The broker URLs (one, or a cluster's nodes), then the password from the
+ * environment for each.  Whether a URL as written holds a password is
+ * kept for check_password_file().  All must agree on TLS: one setting of
+ * ca_file/verify_ssl serves them all.
  */
 static void
 derive_url(struct conf_ctx *ctx, struct evbus_config *cfg)
 {
-	const char	*env;
+	const char	*env, *text;
 	char		 err[256], masked[512];
+	size_t		 i, n = cfg->nurls > 0 ? cfg->nurls : 1;
+	int		 bad = 0;
 
-	if (evbus_url_parse(cfg->rabbitmq_url, &cfg->url, err,
-	    sizeof(err)) == -1) {
-		evbus_url_mask(cfg->rabbitmq_url, masked, sizeof(masked));
-		conf_errx(ctx, conf_seen(ctx, "rabbitmq_url"),
-		    "rabbitmq_url: \"%s\": %s", masked, err);
-		return;
+	cfg->nurl = 0;
+	for (i = 0; i < n; i++) {
+		struct evbus_url *u = &cfg->urls[cfg->nurl];
+
+		text = cfg->nurls > 0 ? cfg->rabbitmq_urls[i] :
+		    cfg->rabbitmq_url;
+		if (evbus_url_parse(text, u, err, sizeof(err)) == -1) {
+			evbus_url_mask(text, masked, sizeof(masked));
+			if (cfg->nurls > 1)
+				conf_errx(ctx, conf_seen(ctx, "rabbitmq_url"),
+				    "rabbitmq_url[%zu]: \"%s\": %s", i, masked,
+				    err);
+			else
+				conf_errx(ctx, conf_seen(ctx, "rabbitmq_url"),
+				    "rabbitmq_url: \"%s\": %s", masked, err);
+			bad = 1;
+			continue;
+		}
+		if (u->has_password)
+			ctx->url_password = 1;
+		if (cfg->nurl > 0 && u->tls != cfg->urls[0].tls) {
+			conf_errx(ctx, conf_seen(ctx, "rabbitmq_url"),
+			    "rabbitmq_url[%zu]: %s:// among %s:// URLs: use "
+			    "one scheme for every node", i,
+			    u->tls ? "amqps" : "amqp",
+			    cfg->urls[0].tls ? "amqps" : "amqp");
+			bad = 1;
+		}
+		cfg->nurl++;
 	}
+	if (bad || cfg->nurl == 0)
+		return;
 	ctx->url_ok = 1;
-	ctx->url_password = cfg->url.has_password;
-
 	if ((env = getenv(EVBUS_PASSWORD_ENV)) != NULL && *env != '\0') {
 		if (strlen(env) >= sizeof(cfg->url.password)) {
 			conf_errx(ctx, NULL, "%s is too long (at most %zu "
 			    "bytes)", EVBUS_PASSWORD_ENV,
 			    sizeof(cfg->url.password) - 1);
+			cfg->url = cfg->urls[0];
 			return;
 		}
-		strlcpy(cfg->url.password, env, sizeof(cfg->url.password));
-		cfg->url.has_password = 1;
+		for (i = 0; i < cfg->nurl; i++) {
+			strlcpy(cfg->urls[i].password, env,
+			    sizeof(cfg->urls[i].password));
+			cfg->urls[i].has_password = 1;
+		}
 	}
+	cfg->url = cfg->urls[0];
 }
 
 static const struct {
@@ -314,6 +357,25 @@ setting_first(const config_setting_t *a, const config_setting_t *b)
 		return ia ? b : a;
 	return config_setting_source_line(b) < config_setting_source_line(a) ?
 	    b : a;
+}
+
+/*
+ * Quorum queues are always durable and cannot be auto-deleted: the broker
+ * refuses such a declaration (406), so refuse the file instead.
+ */
+static void
+check_quorum(struct conf_ctx *ctx, struct evbus_config *cfg)
+{
+	if (!cfg->quorum)
+		return;
+	if (!cfg->durable)
+		conf_errx(ctx, conf_seen(ctx, "durable"), "durable = false "
+		    "with queue_type = \"quorum\": quorum queues are always "
+		    "durable");
+	if (cfg->auto_delete)
+		conf_errx(ctx, conf_seen(ctx, "auto_delete"), "auto_delete = "
+		    "true with queue_type = \"quorum\": quorum queues cannot "
+		    "be auto-deleted");
 }
 
 /*

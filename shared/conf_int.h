@@ -32,6 +32,7 @@ enum conf_type {
 	CONF_STRING,		/* char * */
 	CONF_STRING_OPT,	/* char *, NULL when unset or "" */
 	CONF_STRING_LIST,	/* routing_key_pattern: string or list */
+	CONF_URL_LIST,		/* rabbitmq_url: string or list; char * */
 	CONF_MODE		/* int, written as an octal string "0660" */
 };
 

@@ -27,10 +27,12 @@
 #define OFF(f)		offsetof(struct evbus_config, f)
 
 const struct conf_key conf_keys[] = {
-	{ "rabbitmq_url", CONF_STRING, OFF(rabbitmq_url),
+	{ "rabbitmq_url", CONF_URL_LIST, OFF(rabbitmq_url),
 	  "amqp://localhost:5672/", 0, 0, NOMIN, NOMAX, CONF_NONEMPTY,
 	  "Broker connection",
-	  "Broker URL amqp[s]://[user[:password]@]host[:port][/vhost]; "
+	  "Broker URL amqp[s]://[user[:password]@]host[:port][/vhost], or a "
+	  "list [\"amqps://a/\", \"amqps://b/\"] of one cluster's nodes "
+	  "(worker i starts at node i mod n and fails over to the next); "
 	  "without a user, guest/guest.  Put the password in $EVBUS_PASSWORD, "
 	  "or keep this file mode 0600.", NULL },
 	{ "heartbeat", CONF_INT, OFF(heartbeat),
@@ -88,6 +90,11 @@ const struct conf_key conf_keys[] = {
 	{ "auto_delete", CONF_BOOL, OFF(auto_delete),
 	  NULL, 0, 0, NOMIN, NOMAX, 0, NULL,
 	  "Exchanges and queues are deleted when no longer used.", NULL },
+	{ "queue_type", CONF_STRING, OFF(queue_type_name),
+	  "classic", 0, 0, NOMIN, NOMAX, CONF_NONEMPTY, NULL,
+	  "classic (eventsource-py's) or quorum (replicated over a "
+	  "cluster's nodes; every service sharing the group must declare "
+	  "the same type).", NULL },
 
 	{ "enable_dlq", CONF_BOOL, OFF(enable_dlq),
 	  NULL, 1, 0, NOMIN, NOMAX, 0,

@@ -590,6 +590,29 @@ fail:
 	return EVBUS_AMQP_ECONN;
 }
 
+int
+evbus_amqp_connect_any(struct evbus_amqp *a, struct evbus_amqp_opts *o,
+    const struct evbus_url *urls, size_t n, size_t start, size_t *used)
+{
+	char	 last[EVBUS_AMQP_ERRLEN];
+	size_t	 k, i;
+	int	 rc = EVBUS_AMQP_ECONN;
+
+	for (k = 0; k < n; k++) {
+		i = (start + k) % n;
+		o->url = &urls[i];
+		if ((rc = evbus_amqp_connect(a, o)) == EVBUS_AMQP_OK) {
+			*used = i;
+			return rc;
+		}
+	}
+	if (n > 1) {
+		snprintf(last, sizeof(last), "%s", a->err);
+		set_err(a, "no node of the %zu reachable (last: %s)", n, last);
+	}
+	return rc;
+}
+
 void
 evbus_amqp_close(struct evbus_amqp *a)
 {

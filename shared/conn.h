@@ -70,6 +70,16 @@ int	 evbus_amqp_connect(struct evbus_amqp *a,
 	    const struct evbus_amqp_opts *o);
 
 /* Close politely if possible and free everything; safe to call twice. */
+/*
+ * Fail over across a cluster's nodes: connect to urls[start], else the
+ * next ones in turn (wrapping), each tried once, with o's other options.
+ * Returns EVBUS_AMQP_OK with *used set to the node's index, or the last
+ * node's code with a->err naming how many nodes were tried.
+ */
+int	 evbus_amqp_connect_any(struct evbus_amqp *a,
+	    struct evbus_amqp_opts *o, const struct evbus_url *urls,
+	    size_t n, size_t start, size_t *used);
+
 void	 evbus_amqp_close(struct evbus_amqp *a);
 
 /* Open channel ch; 0 or an EVBUS_AMQP_E* code with a->err set. */

@@ -19,10 +19,11 @@
 #include "stats.h"
 
 #define EVBUS_SB_MAGIC		0x45565342u	/* "EVSB" */
-#define EVBUS_SB_VERSION	1
+#define EVBUS_SB_VERSION	2
 #define EVBUS_SB_MAX_SLOTS	256
 #define EVBUS_SB_ID_MAX		128
 #define EVBUS_SB_POISON		64	/* messages remembered for crashing workers */
+#define EVBUS_SB_NODE_MAX	128	/* "host:port/vhost" of the broker node */
 
 enum evbus_slot_state {
 	EVBUS_SLOT_EMPTY = 0,
@@ -44,6 +45,7 @@ struct evbus_slot {
 	uint32_t		 inflight_redelivered;
 	uint32_t		 pad;
 	char			 inflight_id[EVBUS_SB_ID_MAX];	/* message id */
+	char			 node[EVBUS_SB_NODE_MAX];	/* connected to, or "" */
 	struct evbus_worker_stats stats;
 };
 

@@ -117,6 +117,39 @@ entry_int(const char *key, long long value)
 	return e;
 }
 
+/*
+ * queue_type = "quorum": the type, and for a queue that dead-letters,
+ * dead-lettering confirmed inside the broker (at-least-once, which needs
+ * reject-publish overflow), as RabbitMQ recommends.  Classic queues get
+ * nothing: eventsource-py declares none of these.
+ */
+static size_t
+quorum_args(const struct evbus_config *c, int dead_letters,
+    amqp_table_entry_t *e)
+{
+	size_t	 n = 0;
+
+	if (!c->quorum)
+		return 0;
+	e[n++] = entry_str("x-queue-type", "quorum");
+	if (dead_letters) {
+		e[n++] = entry_str("x-dead-letter-strategy", "at-least-once");
+		e[n++] = entry_str("x-overflow", "reject-publish");
+	}
+	return n;
+}
+
+long long
+evbus_quorum_delivery_limit(const struct evbus_config *c)
+{
+	/*
+	 * A backstop for a message that kills workers on every host (each
+	 * supervisor counts only its own workers' crashes), well above
+	 * max_crashes: a crash also returns the other prefetched messages.
+	 */
+	return c->max_crashes * 4 > 20 ? c->max_crashes * 4 : 20;
+}
+
 long long
 evbus_retry_tier_for(const struct evbus_config *c, int n)
 {
@@ -156,7 +189,7 @@ int
 evbus_topology_declare(struct evbus_amqp *a, amqp_channel_t ch,
     const struct evbus_config *c)
 {
-	amqp_table_entry_t	 qargs[2], dargs[2], rargs[2];
+	amqp_table_entry_t	 qargs[8], dargs[8], rargs[8];
 	amqp_table_t		 t;
 	long long		 tiers[EVBUS_MAX_RETRY_TIERS];
 	char			 rq[EVBUS_NAME_MAX + 1];
@@ -167,7 +200,7 @@ evbus_topology_declare(struct evbus_amqp *a, amqp_channel_t ch,
 		if ((rc = declare_exchange(a, ch, c->dlq_exchange_name,
 		    "direct", c)) != 0)
 			return rc;
-		n = 0;
+		n = quorum_args(c, 0, dargs);
 		if (c->dlq_message_ttl >= 0)
 			dargs[n++] = entry_int("x-message-ttl",
 			    c->dlq_message_ttl);
@@ -177,8 +210,8 @@ evbus_topology_declare(struct evbus_amqp *a, amqp_channel_t ch,
 		t.num_entries = (int)n;
 		t.entries = dargs;
 		if ((rc = declare_queue(a, ch, c->dlq_queue_name, c->durable,
-		    c->auto_delete, t, "durable, auto_delete, dlq_message_ttl "
-		    "and dlq_max_length")) != 0)
+		    c->auto_delete, t, "durable, auto_delete, "
+		    "dlq_message_ttl, dlq_max_length and queue_type")) != 0)
 			return rc;
 		if ((rc = bind_queue(a, ch, c->dlq_queue_name,
 		    c->dlq_exchange_name, c->queue_name, 0)) != 0)
@@ -189,19 +222,23 @@ evbus_topology_declare(struct evbus_amqp *a, amqp_channel_t ch,
 	    exchange_type_name(c->exchange_type), c)) != 0)
 		return rc;
 
-	n = 0;
+	n = quorum_args(c, c->enable_dlq, qargs);
 	if (c->enable_dlq) {
 		qargs[n++] = entry_str("x-dead-letter-exchange",
 		    c->dlq_exchange_name);
 		qargs[n++] = entry_str("x-dead-letter-routing-key",
 		    c->queue_name);
+		if (c->quorum)
+			qargs[n++] = entry_int("x-delivery-limit",
+			    evbus_quorum_delivery_limit(c));
 	}
 	t.num_entries = (int)n;
 	t.entries = qargs;
 	if ((rc = declare_queue(a, ch, c->queue_name, c->durable,
 	    c->auto_delete, t, "durable, auto_delete, enable_dlq, "
 	    "exchange_name and dlq_exchange_suffix (they set "
-	    "x-dead-letter-exchange)")) != 0)
+	    "x-dead-letter-exchange), queue_type and max_crashes (quorum: "
+	    "x-delivery-limit)")) != 0)
 		return rc;
 	for (i = 0; i < c->nrouting_keys; i++)
 		if ((rc = bind_queue(a, ch, c->queue_name, c->exchange_name,
@@ -209,9 +246,10 @@ evbus_topology_declare(struct evbus_amqp *a, amqp_channel_t ch,
 			return rc;
 
 	/* evbus's retry tiers: dead-letter back into the group's queue. */
-	rargs[0] = entry_str("x-dead-letter-exchange", "");
-	rargs[1] = entry_str("x-dead-letter-routing-key", c->queue_name);
-	t.num_entries = 2;
+	n = quorum_args(c, 1, rargs);
+	rargs[n++] = entry_str("x-dead-letter-exchange", "");
+	rargs[n++] = entry_str("x-dead-letter-routing-key", c->queue_name);
+	t.num_entries = (int)n;
 	t.entries = rargs;
 	n = evbus_retry_tiers(c, tiers, EVBUS_MAX_RETRY_TIERS);
 	for (i = 0; i < n; i++) {
@@ -221,8 +259,8 @@ evbus_topology_declare(struct evbus_amqp *a, amqp_channel_t ch,
 			return EVBUS_AMQP_EFATAL;
 		}
 		if ((rc = declare_queue(a, ch, rq, c->durable, 0, t,
-		    "durable (retry queues are evbus's own: deleting one "
-		    "loses the retries waiting in it)")) != 0)
+		    "durable and queue_type (retry queues are evbus's own: "
+		    "deleting one loses the retries waiting in it)")) != 0)
 			return rc;
 	}
 	return EVBUS_AMQP_OK;

@@ -39,6 +39,9 @@ size_t	 evbus_retry_tiers(const struct evbus_config *c, long long *ms,
 /* The tier (nominal delay, ms) a retry with count n waits in. */
 long long evbus_retry_tier_for(const struct evbus_config *c, int n);
 
+/* x-delivery-limit of a quorum group queue: a backstop above max_crashes. */
+long long evbus_quorum_delivery_limit(const struct evbus_config *c);
+
 /* "<queue>.retry.<ms>" into buf; -1 if it does not fit 255 bytes. */
 int	 evbus_retry_queue_name(const struct evbus_config *c, long long ms,
 	    char *buf, size_t len);

@@ -174,9 +174,12 @@ config_test(const struct evbusd_opts *o)
 	    EVBUS_CONF_DIRS)) == NULL)
 		return EVBUS_EX_CONFIG;
 	if (o->verbose > 0) {
-		evbus_url_display(&cfg->url, url, sizeof(url));
-		printf("broker %s%s\n", url, cfg->url.has_password ?
-		    " (with password)" : "");
+		for (i = 0; i < cfg->nurl; i++) {
+			evbus_url_display(&cfg->urls[i], url, sizeof(url));
+			printf("broker %s%s\n", url,
+			    cfg->urls[i].has_password ? " (with password)" :
+			    "");
+		}
 		printf("exchange \"%s\" (%s), queue \"%s\"\n",
 		    cfg->exchange_name,
 		    evbus_exchange_type_str(cfg->exchange_type),

@@ -141,10 +141,10 @@ probe_loop(struct supervisor *sv)
 	struct evbus_amqp	 a;
 	struct evbus_amqp_opts	 o;
 	struct evbus_probe	 p;
+	size_t			 node = 0;
 	int			 connected = 0, first = 1, waited, rc;
 
 	memset(&o, 0, sizeof(o));
-	o.url = &conf->url;
 	o.heartbeat = conf->heartbeat;
 	o.connect_timeout = conf->connect_timeout;
 	o.connection_name = "evbusd probe";
@@ -156,7 +156,9 @@ probe_loop(struct supervisor *sv)
 	for (;;) {
 		memset(&p, 0, sizeof(p));
 		if (!connected) {
-			if (evbus_amqp_connect(&a, &o) == 0 &&
+			/* A cluster: any node answers for the queues. */
+			if (evbus_amqp_connect_any(&a, &o, conf->urls,
+			    conf->nurl, node, &node) == 0 &&
 			    evbus_amqp_channel_open(&a, 1) == 0)
 				connected = 1;
 			else {

@@ -192,6 +192,8 @@ workers_json(const struct supervisor *sv, const struct view *v)
 		    json_object_new_string(consumer));
 		json_object_object_add(w, "uptime_seconds",
 		    json_object_new_double(sv_now() - c->started));
+		json_object_object_add(w, "node", sl->node[0] ?
+		    json_object_new_string(sl->node) : NULL);
 		json_object_object_add(w, "inflight", sl->inflight_id[0] ?
 		    json_object_new_string(sl->inflight_id) : NULL);
 		json_object_object_add(w, "inflight_seconds",

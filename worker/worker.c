@@ -145,7 +145,6 @@ open_conn(struct worker *w, struct evbus_amqp *a, const char *role)
 	int			 rc;
 
 	memset(&o, 0, sizeof(o));
-	o.url = &c->url;
 	o.heartbeat = c->heartbeat;
 	o.connect_timeout = c->connect_timeout;
 	snprintf(name, sizeof(name), "%s (%s)", w->consumer_name, role);
@@ -158,7 +157,12 @@ open_conn(struct worker *w, struct evbus_amqp *a, const char *role)
 		log_warnx("WARNING: TLS certificate verification is OFF "
 		    "(verify_ssl = false): the broker at %s is not "
 		    "authenticated", a->where[0] ? a->where : c->url.host);
-	if ((rc = evbus_amqp_connect(a, &o)) != 0)
+	/*
+	 * A cluster: the node the consumer is on, else the next reachable
+	 * one; the publisher follows the consumer's node.
+	 */
+	if ((rc = evbus_amqp_connect_any(a, &o, c->urls, c->nurl, w->node,
+	    &w->node)) != 0)
 		return rc;
 	if ((rc = evbus_amqp_channel_open(a, 1)) != 0)
 		return rc;
@@ -877,6 +881,9 @@ worker_run(struct worker *w, volatile sig_atomic_t *stop)
 	if (pthread_create(&hb, NULL, heartbeat_thread, w) != 0)
 		fatal("pthread_create");
 
+	/* Worker i starts at node i mod n: a pool spreads over a cluster. */
+	w->node = c->nurl > 0 ? (size_t)(w->index > 0 ? w->index : 0) %
+	    c->nurl : 0;
 	while (!stopping()) {
 		wproc_state(w, WPROC_CONNECTING);
 		rc = connect_all(w);
@@ -898,16 +905,22 @@ worker_run(struct worker *w, volatile sig_atomic_t *stop)
 		log_info("consuming from %s on %s as %s (prefetch %d, "
 		    "heartbeat %ds)", c->queue_name, w->consumer.where,
 		    w->consumer_name, c->prefetch_count, w->consumer.heartbeat);
+		wproc_node(w, w->consumer.where);
 		wproc_state(w, WPROC_CONSUMING);
 		started = now_mono();
 		w->pub_broken = 0;
 		rc = consume(w);
 		if (rc == 0)
 			break;
-		log_warnx("connection lost: %s; reconnecting", w->err);
+		/* A cluster: try the next node first (it may be this one down). */
+		if (c->nurl > 1)
+			w->node = (w->node + 1) % c->nurl;
+		log_warnx("connection lost: %s; reconnecting%s", w->err,
+		    c->nurl > 1 ? " (next node first)" : "");
 		/* If only the publisher failed, finished messages still get acked. */
 		flush_acks(w);
 		disconnect(w);
+		wproc_node(w, "");
 		/* A connection that worked for a while resets the backoff. */
 		if (now_mono() - started > 10)
 			backoff = c->reconnect_delay;

@@ -77,6 +77,7 @@ struct worker {
 	char			 consumer_name[EVBUS_NAME_MAX + 1];
 	struct plugins		 plugins;
 	struct evbus_amqp	 consumer;	/* consumes, acks */
+	size_t			 node;		/* conf->urls[] now (or next) */
 	struct evbus_amqp	 publisher;	/* retry/DLQ/follow-up copies */
 	struct evbus_publisher	 pub;
 	int			 connected;
@@ -118,6 +119,7 @@ int	 worker_run(struct worker *w, volatile sig_atomic_t *stop);
 #define WPROC_CONSUMING		EVBUS_SLOT_CONSUMING
 #define WPROC_STOPPING		EVBUS_SLOT_STOPPING
 void	 wproc_state(struct worker *w, int state);
+void	 wproc_node(struct worker *w, const char *where);
 void	 wproc_heartbeat(struct worker *w);
 void	 wproc_inflight(struct worker *w, const char *id, int redelivered);
 void	 wproc_handlers(struct worker *w, int running);

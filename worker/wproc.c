@@ -34,6 +34,17 @@ wproc_state(struct worker *w, int state)
 	evbus_slot_end(w->slot);
 }
 
+/* The broker node the worker is connected to ("" when none). */
+void
+wproc_node(struct worker *w, const char *where)
+{
+	if (w->slot == NULL)
+		return;
+	evbus_slot_begin(w->slot);
+	strlcpy(w->slot->node, where, sizeof(w->slot->node));
+	evbus_slot_end(w->slot);
+}
+
 void
 wproc_heartbeat(struct worker *w)
 {

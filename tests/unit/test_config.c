@@ -541,6 +541,31 @@ static const struct fail_case fail_cases[] = {
 	  { NAME ":1: rabbitmq_url: " }, "s3cret" },
 	{ "rabbitmq_url = \"\";", 1,
 	  { "rabbitmq_url: must not be empty" }, NULL },
+	/* A cluster's nodes: each checked, by its place in the list. */
+	{ "rabbitmq_url = [\"amqp://a/\", \"http://b/\"];", 1,
+	  { NAME ":1: rabbitmq_url[1]: \"http://b/\": " }, NULL },
+	{ "rabbitmq_url = [\"amqp://a/\", \"amqp://u:pw9@b:99999/\"];", 1,
+	  { NAME ":1: rabbitmq_url[1]: " }, "pw9" },
+	{ "rabbitmq_url = [\"amqp://a/\", \"amqps://b/\"];", 1,
+	  { NAME ":1: rabbitmq_url[1]: amqps:// among amqp:// URLs: use one "
+	    "scheme for every node" }, NULL },
+	{ "rabbitmq_url = [];", 1,
+	  { NAME ":1: rabbitmq_url: the list is empty; leave the key out for "
+	    "the default broker" }, NULL },
+	{ "rabbitmq_url = (\"amqp://a/\", 5);", 1,
+	  { NAME ":1: rabbitmq_url[1]: expected a string, got " }, NULL },
+	{ "rabbitmq_url = [\"amqp://a/\", \"\"];", 1,
+	  { NAME ":1: rabbitmq_url[1]: must not be empty" }, NULL },
+	/* Queue types. */
+	{ "queue_type = \"stream\";", 1,
+	  { NAME ":1: queue_type: \"stream\" is not classic or quorum" },
+	  NULL },
+	{ "queue_type = \"quorum\";\ndurable = false;", 1,
+	  { NAME ":2: durable = false with queue_type = \"quorum\": quorum "
+	    "queues are always durable" }, NULL },
+	{ "queue_type = \"quorum\";\nauto_delete = true;", 1,
+	  { NAME ":2: auto_delete = true with queue_type = \"quorum\": "
+	    "quorum queues cannot be auto-deleted" }, NULL },
 
 	/* TLS files come in pairs. */
 	{ "rabbitmq_url = \"amqps://mq/\";\ncert_file = \"/c.pem\";", 1,
@@ -1340,6 +1365,53 @@ test_sample_file(void)
 	free(path);
 }
 
+/* rabbitmq_url as a list: every node parsed, in order; the string form. */
+static void
+test_urls(void)
+{
+	struct evbus_config	*cfg;
+
+	cfg = load_ok("three nodes", "rabbitmq_url = [\"amqp://u@n1:5001/v\", "
+	    "\"amqp://u@n2:5002/v\", \"amqp://u@n3:5003/v\"];");
+	if (cfg != NULL) {
+		CU_ASSERT_EQUAL(cfg->nurl, 3);
+		CU_ASSERT_STRING_EQUAL(cfg->urls[0].host, "n1");
+		CU_ASSERT_STRING_EQUAL(cfg->urls[2].host, "n3");
+		CU_ASSERT_EQUAL(cfg->urls[1].port, 5002);
+		CU_ASSERT_STRING_EQUAL(cfg->url.host, "n1");
+		CU_ASSERT_STRING_EQUAL(cfg->rabbitmq_url,
+		    "amqp://u@n1:5001/v");
+		CU_ASSERT_FALSE(cfg->quorum);
+		evbus_config_free(cfg);
+	}
+	cfg = load_ok("one node", "rabbitmq_url = \"amqp://n9/\";");
+	if (cfg != NULL) {
+		CU_ASSERT_EQUAL(cfg->nurl, 1);
+		CU_ASSERT_STRING_EQUAL(cfg->urls[0].host, "n9");
+		evbus_config_free(cfg);
+	}
+	cfg = load_ok("default", "");
+	if (cfg != NULL) {
+		CU_ASSERT_EQUAL(cfg->nurl, 1);
+		CU_ASSERT_STRING_EQUAL(cfg->urls[0].host, "localhost");
+		evbus_config_free(cfg);
+	}
+	setenv(EVBUS_PASSWORD_ENV, "envpw", 1);
+	cfg = load_ok("EVBUS_PASSWORD for every node", "rabbitmq_url = "
+	    "[\"amqp://u@n1/\", \"amqp://u@n2/\"];");
+	unsetenv(EVBUS_PASSWORD_ENV);
+	if (cfg != NULL) {
+		CU_ASSERT_STRING_EQUAL(cfg->urls[0].password, "envpw");
+		CU_ASSERT_STRING_EQUAL(cfg->urls[1].password, "envpw");
+		evbus_config_free(cfg);
+	}
+	cfg = load_ok("quorum", "queue_type = \"Quorum\";");
+	if (cfg != NULL) {
+		CU_ASSERT_TRUE(cfg->quorum);
+		evbus_config_free(cfg);
+	}
+}
+
 static void
 test_misc(void)
 {
@@ -1375,6 +1447,7 @@ static const struct cu_test conf_tests[] = {
 	{ "handler sections", test_handler_sections },
 	{ "sample from the key table", test_sample },
 	{ "etc/evbusd.conf", test_sample_file },
+	{ "broker URL lists, queue types", test_urls },
 	{ "odds and ends", test_misc },
 	{ NULL, NULL }
 };
