@@ -34,6 +34,8 @@
 #define CONSUME_CHANNEL		1
 #define MAX_BODY		(64UL * 1024 * 1024)
 #define MAX_OUT_HEADERS		256
+#define HOME_CHECK		10.0	/* s between looks for the home node */
+#define HOME_CHECK_TIMEOUT	1.0	/* s a look may take */
 
 static volatile sig_atomic_t	*stop_flag;
 
@@ -136,6 +138,24 @@ disconnect(struct worker *w)
 	w->stats->is_consuming = 0;
 }
 
+/* Connection options from the configuration (the URL is the caller's). */
+static void
+conn_opts(const struct worker *w, struct evbus_amqp_opts *o, char *name,
+    size_t len, const char *role)
+{
+	const struct evbus_config *c = w->conf;
+
+	memset(o, 0, sizeof(*o));
+	o->heartbeat = c->heartbeat;
+	o->connect_timeout = c->connect_timeout;
+	snprintf(name, len, "%s (%s)", w->consumer_name, role);
+	o->connection_name = name;
+	o->ca_file = c->ca_file;
+	o->cert_file = c->cert_file;
+	o->key_file = c->key_file;
+	o->verify = c->verify_ssl;
+}
+
 static int
 open_conn(struct worker *w, struct evbus_amqp *a, const char *role)
 {
@@ -144,15 +164,7 @@ open_conn(struct worker *w, struct evbus_amqp *a, const char *role)
 	char			 name[300];
 	int			 rc;
 
-	memset(&o, 0, sizeof(o));
-	o.heartbeat = c->heartbeat;
-	o.connect_timeout = c->connect_timeout;
-	snprintf(name, sizeof(name), "%s (%s)", w->consumer_name, role);
-	o.connection_name = name;
-	o.ca_file = c->ca_file;
-	o.cert_file = c->cert_file;
-	o.key_file = c->key_file;
-	o.verify = c->verify_ssl;
+	conn_opts(w, &o, name, sizeof(name), role);
 	if (c->url.tls && !c->verify_ssl)
 		log_warnx("WARNING: TLS certificate verification is OFF "
 		    "(verify_ssl = false): the broker at %s is not "
@@ -167,6 +179,41 @@ open_conn(struct worker *w, struct evbus_amqp *a, const char *role)
 	if ((rc = evbus_amqp_channel_open(a, 1)) != 0)
 		return rc;
 	return 0;
+}
+
+/* The cluster node worker w starts at, so that a pool spreads out. */
+static size_t
+home_node(const struct worker *w)
+{
+	return w->conf->nurl > 0 ? (size_t)(w->index > 0 ? w->index : 0) %
+	    w->conf->nurl : 0;
+}
+
+/*
+ * Away from its home node after a failover: is home back?  Checked at
+ * most every HOME_CHECK seconds, with a short connect timeout so that a
+ * silent node stalls the consume loop briefly.  1 when the worker should
+ * move back (the pool spreads again), else 0.
+ */
+static int
+home_is_back(struct worker *w)
+{
+	struct evbus_amqp_opts	 o;
+	struct evbus_amqp	 probe;
+	char			 name[300];
+	double			 now = now_mono();
+
+	if (now < w->home_check_at)
+		return 0;
+	w->home_check_at = now + HOME_CHECK;
+	conn_opts(w, &o, name, sizeof(name), "home check");
+	o.url = &w->conf->urls[home_node(w)];
+	o.heartbeat = 0;
+	o.connect_timeout = fmin(o.connect_timeout, HOME_CHECK_TIMEOUT);
+	if (evbus_amqp_connect(&probe, &o) != EVBUS_AMQP_OK)
+		return 0;
+	evbus_amqp_close(&probe);
+	return 1;
 }
 
 /* Connect both connections, declare the topology, and start consuming. */
@@ -783,7 +830,10 @@ other_frame(struct worker *w)
 	}
 }
 
-/* Consume until asked to stop (0) or the connection fails (-1). */
+/*
+ * Consume until asked to stop (0), the connection fails (-1), or the home
+ * node is back after a failover (1: reconnect there).
+ */
 static int
 consume(struct worker *w)
 {
@@ -793,6 +843,8 @@ consume(struct worker *w)
 
 	while (!stopping()) {
 		wproc_heartbeat(w);
+		if (w->node != home_node(w) && home_is_back(w))
+			return 1;
 		/* About to wait for the broker: send the acks now. */
 		if (w->ack_n > 0 && !amqp_data_in_buffer(w->consumer.conn) &&
 		    !amqp_frames_enqueued(w->consumer.conn) &&
@@ -882,8 +934,8 @@ worker_run(struct worker *w, volatile sig_atomic_t *stop)
 		fatal("pthread_create");
 
 	/* Worker i starts at node i mod n: a pool spreads over a cluster. */
-	w->node = c->nurl > 0 ? (size_t)(w->index > 0 ? w->index : 0) %
-	    c->nurl : 0;
+	w->node = home_node(w);
+	w->home_check_at = now_mono() + HOME_CHECK;
 	while (!stopping()) {
 		wproc_state(w, WPROC_CONNECTING);
 		rc = connect_all(w);
@@ -912,6 +964,20 @@ worker_run(struct worker *w, volatile sig_atomic_t *stop)
 		rc = consume(w);
 		if (rc == 0)
 			break;
+		if (rc == 1) {
+			/*
+			 * Between two messages: finished ones are acked, the
+			 * prefetched ones go back to the queue unhandled.
+			 */
+			log_info("node %s is reachable again: moving back to "
+			    "it from %s", w->conf->urls[home_node(w)].host,
+			    w->consumer.where);
+			stop_consuming(w);
+			disconnect(w);
+			wproc_node(w, "");
+			w->node = home_node(w);
+			continue;
+		}
 		/* A cluster: try the next node first (it may be this one down). */
 		if (c->nurl > 1)
 			w->node = (w->node + 1) % c->nurl;
