@@ -13,6 +13,9 @@
 #                                       ["amqp://...", "amqp://...", ...]
 #   cluster.sh ctl DIR N ARGS...        run rabbitmqctl against node N
 #                                       (1..3), e.g. stop_app, start_app
+#   cluster.sh running DIR N            print the names of the running
+#                                       nodes as node N sees them, sorted,
+#                                       one a line (cluster_status)
 #   cluster.sh stop DIR                 stop every node and remove DIR
 #
 # Like broker.sh's node (tests/rabbit_lib.sh holds what they share), each
@@ -63,10 +66,8 @@ fail() {
 		for f in "$@"; do
 			[ -s "$f" ] && { echo "---- $f"; tail -n 15 "$f"; }
 		done
-		if [ -s "$log" ]; then
-			echo "---- $log (errors)"
-			grep -i -m 10 'error\|fail\|eaddrinuse' "$log"
-		fi
+		f=$(grep -i -m 10 'error\|fail' "$log" 2>/dev/null) &&
+		    printf '%s\n' "---- $log (errors)" "$f"
 		echo "cluster.sh: its log: $log"
 		echo "cluster.sh: every node of $dir stopped; DIR kept for the" \
 		    "logs (cluster.sh stop $dir removes it)"
@@ -113,7 +114,7 @@ launch_nodes() {
 running_nodes() {
 	node_ctl "$1/n$2" cluster_status --formatter json 2>/dev/null |
 	    sed -n 's/.*"running_nodes":\[\([^]]*\)\].*/\1/p' | tr ',' '\n' |
-	    grep -c '@'
+	    tr -d '"' | grep '@' | sort
 }
 
 do_start() {
@@ -156,7 +157,7 @@ do_start() {
 	done
 	t2=$(date +%s)
 	for n in $(seq 1 300); do
-		[ "$(running_nodes "$dir" 1)" = 3 ] && break
+		[ "$(running_nodes "$dir" 1 | wc -l)" = 3 ] && break
 		[ "$n" = 300 ] && {
 			node_ctl "$dir/n1" cluster_status > "$dir/n1/status.out" 2>&1
 			fail "$dir" 1 "does not see 3 running nodes after 60 s" \
@@ -196,15 +197,19 @@ do_command() {
 	case $cmd in
 	urls)	do_urls "$dir" ;;
 	conf-list) do_conf_list "$dir" ;;
-	ctl)
+	ctl|running)
 		n=${1:-}
 		case $n in
 		1|2|3) shift ;;
-		*) die "ctl: the node is 1, 2 or 3, not '$n'" ;;
+		*) die "$cmd: the node is 1, 2 or 3, not '$n'" ;;
 		esac
-		node_ctl "$dir/n$n" "$@" ;;
+		if [ "$cmd" = ctl ]; then
+			node_ctl "$dir/n$n" "$@"
+		else
+			running_nodes "$dir" "$n"
+		fi ;;
 	*)	die "unknown command: $cmd" ;;
 	esac
 }
 
-rabbit_main "cluster.sh start|stop|urls|conf-list|ctl DIR [--owner PID | N ARGS]" "$@"
+rabbit_main "cluster.sh start|stop|urls|conf-list|ctl|running DIR [--owner PID | N [ARGS]]" "$@"

@@ -42,8 +42,8 @@ port_free() {
 # distribution ports) free on 127.0.0.1 and apart from those of every
 # port among TAKEN (picked the same way).
 pick_port() {
-	local p i t d clash
-	for i in $(seq 1 200); do
+	local p t d clash
+	for _ in $(seq 1 200); do
 		p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 30000 ))
 		clash=0
 		for t in "$@"; do
@@ -90,24 +90,36 @@ ENV
 	} > "$dir/rabbitmq.conf"
 }
 
-# node_launch DIR: start the node in the background, in its own session.
+# node_launch DIR: start the node in the background, in its own session
+# (the server script's pid in DIR/server.pid).
 node_launch() {
 	(
 		node_env "$1"
 		rm -f "$RABBITMQ_PID_FILE"
 		setsid "$RMQ_BIN/rabbitmq-server" > "$1/server.out" 2>&1 \
 		    < /dev/null &
+		echo $! > "$1/server.pid"
 	)
 }
 
 # node_wait DIR: wait until the node has booted (pid file, distribution,
-# then the apps); output in DIR/wait.out.
+# then the apps); output in DIR/wait.out.  Fails at once when the server
+# exits before.
 node_wait() {
 	(
 		node_env "$1"
 		timeout 120 "$RMQ_BIN/rabbitmqctl" -q -n "$RABBITMQ_NODENAME" \
-		    wait "$RABBITMQ_PID_FILE" --timeout 90 > "$1/wait.out" 2>&1 &&
-		    "$RMQ_BIN/rabbitmqctl" -q -n "$RABBITMQ_NODENAME" \
+		    wait "$RABBITMQ_PID_FILE" --timeout 90 > "$1/wait.out" 2>&1 &
+		w=$!
+		while kill -0 "$w" 2>/dev/null; do
+			if ! kill -0 "$(cat "$1/server.pid")" 2>/dev/null; then
+				kill "$w" 2>/dev/null
+				echo "rabbitmq-server exited" >> "$1/wait.out"
+				exit 1
+			fi
+			sleep 0.5
+		done
+		wait "$w" && "$RMQ_BIN/rabbitmqctl" -q -n "$RABBITMQ_NODENAME" \
 		    await_startup >> "$1/wait.out" 2>&1
 	)
 }
@@ -175,7 +187,10 @@ remove_dir() {
 # to its do_command CMD DIR ARGS...
 rabbit_main() {
 	local usage=$1 cmd=${2:-} dir=${3:-} owner=""
-	[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: $usage" >&2; exit 2; }
+	if [ -z "$cmd" ] || [ -z "$dir" ]; then
+		echo "usage: $usage" >&2
+		exit 2
+	fi
 	shift 3
 	case $cmd in
 	start)

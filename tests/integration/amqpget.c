@@ -18,6 +18,9 @@
  *		read; --peek leaves them in the queue (nack with requeue)
  *	amqpget URL QUEUE --count
  *		print "<ready messages> <consumers>" (passive declare)
+ *	amqpget URL QUEUE --declare classic|quorum
+ *		declare QUEUE durable, of that x-queue-type, then print
+ *		"<ready messages> <consumers>" as --count does
  *
  * Exit status: 0, 1 when the queue does not exist or the broker fails,
  * 2 for a usage error.
@@ -39,7 +42,7 @@ static __attribute__((__noreturn__)) void
 usage(void)
 {
 	fprintf(stderr, "usage: amqpget URL QUEUE [--peek] [--max N] | "
-	    "--count\n");
+	    "--count | --declare classic|quorum\n");
 	exit(2);
 }
 
@@ -284,7 +287,9 @@ main(int argc, char **argv)
 	amqp_queue_declare_ok_t	*d;
 	amqp_basic_get_ok_t	 g;
 	char			 err[256], what[300], *end;
-	const char		*queue;
+	const char		*queue, *type = NULL;
+	amqp_table_entry_t	 targ;
+	amqp_table_t		 args = amqp_empty_table;
 	uint64_t		 last = 0;
 	long			 max = -1, n = 0;
 	int			 i, peek = 0, count = 0, rc = 0;
@@ -297,6 +302,13 @@ main(int argc, char **argv)
 			peek = 1;
 		else if (strcmp(argv[i], "--count") == 0)
 			count = 1;
+		else if (strcmp(argv[i], "--declare") == 0 && i + 1 < argc) {
+			type = argv[++i];
+			if (strcmp(type, "classic") != 0 &&
+			    strcmp(type, "quorum") != 0)
+				usage();
+			count = 1;
+		}
 		else if (strcmp(argv[i], "--max") == 0 && i + 1 < argc) {
 			max = strtol(argv[++i], &end, 10);
 			if (*end != '\0' || max < 0)
@@ -321,11 +333,18 @@ main(int argc, char **argv)
 	}
 
 	if (count) {
-		d = amqp_queue_declare(a.conn, 1, amqp_cstring_bytes(queue), 1,
-		    0, 0, 0, amqp_empty_table);
+		if (type != NULL) {
+			targ.key = amqp_cstring_bytes("x-queue-type");
+			targ.value.kind = AMQP_FIELD_KIND_UTF8;
+			targ.value.value.bytes = amqp_cstring_bytes(type);
+			args.num_entries = 1;
+			args.entries = &targ;
+		}
+		d = amqp_queue_declare(a.conn, 1, amqp_cstring_bytes(queue),
+		    type == NULL, type != NULL, 0, 0, args);
 		if (d == NULL) {
-			snprintf(what, sizeof(what), "queue.declare (passive) "
-			    "'%s'", queue);
+			snprintf(what, sizeof(what), "queue.declare%s '%s'",
+			    type == NULL ? " (passive)" : "", queue);
 			evbus_amqp_fail_last(&a, 1, what);
 			fprintf(stderr, "amqpget: %s\n", a.err);
 			evbus_amqp_close(&a);

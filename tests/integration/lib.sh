@@ -54,6 +54,22 @@ rmqctl() {
 	bash "$EVBUS_SRCDIR/tests/broker.sh" ctl "$EVBUS_BROKER_DIR" "$@"
 }
 
+# The test cluster (tests/cluster.sh, 3 nodes) must be there too: cluster
+# tests never skip.  EVBUS_CLUSTER_URLS holds its nodes' URLs, node 1
+# first, space-separated; EVBUS_CLUSTER_DIR its directory.
+need_cluster() {
+	if [ -z "${EVBUS_CLUSTER_URLS:-}" ] || [ -z "${EVBUS_CLUSTER_DIR:-}" ]
+	then
+		not_ok "EVBUS_CLUSTER_URLS is not set: the test cluster did not form"
+		finish
+	fi
+}
+
+# clctl N ARGS...: rabbitmqctl against node N (1..3) of the test cluster.
+clctl() {
+	bash "$EVBUS_SRCDIR/tests/cluster.sh" ctl "$EVBUS_CLUSTER_DIR" "$@"
+}
+
 # wait_for SECONDS command...: poll until the command succeeds.
 wait_for() {
 	local limit=$1 end; shift
