@@ -60,7 +60,8 @@ rmqctl() {
 need_cluster() {
 	if [ -z "${EVBUS_CLUSTER_URLS:-}" ] || [ -z "${EVBUS_CLUSTER_DIR:-}" ]
 	then
-		not_ok "EVBUS_CLUSTER_URLS is not set: the test cluster did not form"
+		not_ok "EVBUS_CLUSTER_URLS is not set: the test cluster did" \
+		    "not form (or this test is not in CLUSTER_SH, Makefile.am)"
 		finish
 	fi
 }
