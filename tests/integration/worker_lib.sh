@@ -9,7 +9,7 @@ PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 PYPUB=$EVBUS_BUILDDIR/tests/integration/pypub
 AMQPGET=$EVBUS_BUILDDIR/tests/integration/amqpget
-URL=${URL:-$EVBUS_TEST_URL}
+URL=${URL:-${EVBUS_TEST_URL:-}}
 for f in "$PYPUB" "$AMQPGET" "$EVBUSD" "$EVBUSCTL"; do
 	[ -x "$f" ] || { not_ok "$f is not built"; finish; }
 done
