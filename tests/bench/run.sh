@@ -13,7 +13,9 @@
 #   latency   publish to handled at a moderate fixed rate;
 #   restart   SIGKILL of a worker to its replacement consuming, and memory
 #             (RSS of the supervisor and of each worker);
-#   publish   confirmed pipelined vs unconfirmed (publish_bench).
+#   publish   confirmed pipelined vs unconfirmed (publish_bench);
+#   cluster   on a 3-node cluster (tests/cluster.sh): consume and publish
+#             with confirms, quorum vs classic queues.
 # Every figure is the median of BENCH_RUNS runs (default 3).
 # Environment: BENCH_ONLY (sections to run, e.g. "consume latency"; all by
 # default), BENCH_N (messages per run, 20000), BENCH_SIZE (bytes, 512),
@@ -42,6 +44,8 @@ cleanup() {
 		kill -KILL "$pid" 2>/dev/null
 	done
 	bash "$EVBUS_SRCDIR/tests/broker.sh" stop "$T/broker" >/dev/null 2>&1
+	[ -d "$T/cluster" ] && bash "$EVBUS_SRCDIR/tests/cluster.sh" stop \
+	    "$T/cluster" >/dev/null 2>&1
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -70,10 +74,13 @@ rate_of() {
 	     END { if (l > f) printf "%.0f\n", n / ((l - f) / 1e6); else print 0 }' "$@"
 }
 
-conf() {	# conf WORKERS PREFETCH [WAIT_US [DONE_AT]]
+# conf WORKERS PREFETCH [WAIT_US [DONE_AT]]; CONF_URL (a libconfig value),
+# CONF_X (exchange) and CONF_QT (queue type) change the broker and queue.
+conf() {
 	cat > "$T/evbusd.conf" <<EOF
-rabbitmq_url = "$URL";
-exchange_name = "bench";
+rabbitmq_url = ${CONF_URL:-\"$URL\"};
+exchange_name = "${CONF_X:-bench}";
+queue_type = "${CONF_QT:-classic}";
 consumer_group = "g";
 consumer_name = "bench";
 workers = $1;
@@ -148,11 +155,12 @@ baseline_run() {	# PREFETCH -> msgs/s
 	rate_of "$T/base.out"
 }
 
-evbus_run() {	# WORKERS PREFETCH [WAIT_US [N]] -> msgs/s
+evbus_run() {	# WORKERS PREFETCH [WAIT_US [N]] -> msgs/s; PRE_URL preloads
 	local n=${4:-$N}
 	conf "$1" "$2" "${3:-0}" "$n"
 	rm -f "$T"/noop.*
-	"$CB" preload "$URL" bench.g "$n" "$SIZE" || return 1
+	"$CB" preload "${PRE_URL:-$URL}" "${CONF_X:-bench}.g" "$n" "$SIZE" ||
+	    return 1
 	arm || return 1
 	start_evbusd nowait
 	if ! wait_done "$n"; then
@@ -346,6 +354,67 @@ if want restart; then
 		    "$(rss "$pid")"
 	done
 	stop_evbusd
+fi
+
+# Quorum vs classic queues on a real 3-node cluster (tests/cluster.sh):
+# evbusd with 3 workers spread over the nodes, and evbusctl publishing with
+# confirms (window 100), side by side in interleaved rounds.
+pub_rate() {	# pub_rate -> msgs/s of evbusctl publish of $T/events.jsonl
+	local t0 t1
+	t0=$(date +%s%N)
+	"$B/evbusctl" -f "$T/evbusd.conf" publish --window 100 \
+	    -i "$T/events.jsonl" > /dev/null 2>&1 || { echo NA; return; }
+	t1=$(date +%s%N)
+	echo $(( N * 1000000000 / (t1 - t0) ))
+}
+if want cluster; then
+	echo "starting a 3-node cluster..." >&2
+	if bash "$EVBUS_SRCDIR/tests/cluster.sh" start "$T/cluster" \
+	    --owner $$ > "$T/cluster.urls"; then
+		NODE1=$(head -n 1 "$T/cluster.urls")
+		CLIST=$(bash "$EVBUS_SRCDIR/tests/cluster.sh" conf-list \
+		    "$T/cluster")
+		"$PY" - "$T/events.jsonl" "$N" <<'PY'
+import json, sys, uuid
+with open(sys.argv[1], "w") as f:
+    for i in range(int(sys.argv[2])):
+        f.write(json.dumps({"event_id": str(uuid.uuid4()),
+                            "event_type": "OrderCreated",
+                            "aggregate_type": "Order",
+                            "aggregate_id": str(uuid.uuid4()),
+                            "n": i}) + "\n")
+PY
+		for qt in classic quorum; do
+			CONF_URL=$CLIST CONF_X=bench$qt CONF_QT=$qt conf 3 100
+			"$B/evbusctl" -f "$T/evbusd.conf" declare >/dev/null
+		done
+		: > "$T/rates"
+		for r in $(seq 1 "$RUNS"); do
+			c=$(CONF_URL=$CLIST CONF_X=benchclassic CONF_QT=classic \
+			    PRE_URL=$NODE1 evbus_run 3 100)
+			rec cc "$r" "$c" "$c"
+			rec cq "$r" "$(CONF_URL=$CLIST CONF_X=benchquorum \
+			    CONF_QT=quorum PRE_URL=$NODE1 evbus_run 3 100)" "$c"
+			for qt in classic quorum; do
+				CONF_URL=$CLIST CONF_X=bench$qt CONF_QT=$qt \
+				    conf 3 100
+				v=$(pub_rate)
+				[ "$qt" = classic ] && pc=$v
+				rec "p$qt" "$r" "$v" "$pc"
+				bash "$EVBUS_SRCDIR/tests/cluster.sh" ctl \
+				    "$T/cluster" 1 purge_queue "bench$qt.g" \
+				    >/dev/null 2>&1
+			done
+		done
+		printf '\n%-34s %12s %10s\n' "3-node cluster" "msgs/s" \
+		    "vs classic"
+		row "consume 3 workers p100, classic" cc
+		row "consume 3 workers p100, quorum" cq
+		row "evbusctl publish w100, classic" pclassic
+		row "evbusctl publish w100, quorum" pquorum
+	else
+		echo "cluster: the 3-node cluster did not form; section skipped"
+	fi
 fi
 
 # Publishing.
