@@ -12,8 +12,9 @@
 # The caller sets RABBIT_PROG (its name, for messages) before sourcing.
 
 RMQ_BIN=${RMQ_BIN:-/usr/lib/rabbitmq/bin}
-# Plugins every test node enables.
-RABBIT_PLUGINS='[].'
+# Plugins every test node enables: the consistent-hash exchange (shipped
+# with RabbitMQ) for ordered partitions (DESIGN.md).
+RABBIT_PLUGINS='[rabbitmq_consistent_hash_exchange].'
 
 die() { echo "${RABBIT_PROG:-rabbit_lib.sh}: $*" >&2; exit 1; }
 
