@@ -181,14 +181,6 @@ open_conn(struct worker *w, struct evbus_amqp *a, const char *role)
 	return 0;
 }
 
-/* The cluster node worker w starts at, so that a pool spreads out. */
-static size_t
-home_node(const struct worker *w)
-{
-	return w->conf->nurl > 0 ? (size_t)(w->index > 0 ? w->index : 0) %
-	    w->conf->nurl : 0;
-}
-
 /*
  * Away from its home node after a failover: is home back?  Checked at
  * most every HOME_CHECK seconds, with a short connect timeout so that a
@@ -207,7 +199,7 @@ home_is_back(struct worker *w)
 		return 0;
 	w->home_check_at = now + HOME_CHECK;
 	conn_opts(w, &o, name, sizeof(name), "home check");
-	o.url = &w->conf->urls[home_node(w)];
+	o.url = &w->conf->urls[w->home];
 	o.heartbeat = 0;
 	o.connect_timeout = fmin(o.connect_timeout, HOME_CHECK_TIMEOUT);
 	if (evbus_amqp_connect(&probe, &o) != EVBUS_AMQP_OK)
@@ -471,12 +463,13 @@ ack_now(struct worker *w, amqp_envelope_t *env)
 static void
 await_crash_count(struct worker *w, const char *id)
 {
-	double	 end;
+	double	 limit, end;
 
 	if (!evbus_sb_inflight_elsewhere(w->sb, w->slot, id))
 		return;
-	end = now_mono() + (w->conf->handler_timeout > 0 ?
-	    w->conf->handler_timeout + 5 : 60);
+	limit = w->conf->handler_timeout > 0 ? w->conf->handler_timeout + 5 :
+	    60;
+	end = now_mono() + limit;
 	log_debug("message %s: redelivered while another worker's slot still "
 	    "holds it; waiting until the supervisor settles it", id);
 	set_busy(w, 1);		/* heartbeats go on meanwhile */
@@ -488,9 +481,7 @@ await_crash_count(struct worker *w, const char *id)
 	set_busy(w, 0);
 	if (evbus_sb_inflight_elsewhere(w->sb, w->slot, id))
 		log_warnx("message %s: another worker still holds it after "
-		    "%.0fs; handling it anyway", id,
-		    w->conf->handler_timeout > 0 ?
-		    w->conf->handler_timeout + 5 : 60);
+		    "%.0fs; handling it anyway", id, limit);
 }
 
 /* Run the handlers for d; returns how many failed and fills the reason. */
@@ -843,7 +834,7 @@ consume(struct worker *w)
 
 	while (!stopping()) {
 		wproc_heartbeat(w);
-		if (w->node != home_node(w) && home_is_back(w))
+		if (w->node != w->home && home_is_back(w))
 			return 1;
 		/* About to wait for the broker: send the acks now. */
 		if (w->ack_n > 0 && !amqp_data_in_buffer(w->consumer.conn) &&
@@ -934,7 +925,9 @@ worker_run(struct worker *w, volatile sig_atomic_t *stop)
 		fatal("pthread_create");
 
 	/* Worker i starts at node i mod n: a pool spreads over a cluster. */
-	w->node = home_node(w);
+	w->home = c->nurl > 0 ? (size_t)(w->index > 0 ? w->index : 0) %
+	    c->nurl : 0;
+	w->node = w->home;
 	w->home_check_at = now_mono() + HOME_CHECK;
 	while (!stopping()) {
 		wproc_state(w, WPROC_CONNECTING);
@@ -970,12 +963,12 @@ worker_run(struct worker *w, volatile sig_atomic_t *stop)
 			 * prefetched ones go back to the queue unhandled.
 			 */
 			log_info("node %s is reachable again: moving back to "
-			    "it from %s", w->conf->urls[home_node(w)].host,
+			    "it from %s", w->conf->urls[w->home].host,
 			    w->consumer.where);
 			stop_consuming(w);
 			disconnect(w);
 			wproc_node(w, "");
-			w->node = home_node(w);
+			w->node = w->home;
 			continue;
 		}
 		/* A cluster: try the next node first (it may be this one down). */

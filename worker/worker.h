@@ -78,6 +78,7 @@ struct worker {
 	struct plugins		 plugins;
 	struct evbus_amqp	 consumer;	/* consumes, acks */
 	size_t			 node;		/* conf->urls[] now (or next) */
+	size_t			 home;		/* index mod nurl: its own node */
 	double			 home_check_at;	/* next look for the home node */
 	struct evbus_amqp	 publisher;	/* retry/DLQ/follow-up copies */
 	struct evbus_publisher	 pub;
