@@ -27,7 +27,15 @@ ctl() { "$EVBUSCTL" -f "$C" "$@"; }
 st() { ctl status --json | "$PY" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 pids() { ctl workers --json | "$PY" -c 'import json,sys; print(" ".join(sorted(str(w["pid"]) for w in json.load(sys.stdin))))'; }
 handled() { jl "$T_DIR/pd.jsonl" "len(set(x['event_id'] for x in L)) == $1"; }
-consuming() { [ "$(ctl workers --json | grep -o '"state":"consuming"' | wc -l)" = "$1" ]; }
+# new_pool PIDS: two workers, both consuming, neither of them one of PIDS
+# (the reload has replaced and retired every old worker).
+new_pool() {
+	ctl workers --json | "$PY" -c '
+import json, sys
+ws, old = json.load(sys.stdin), sys.argv[1].split()
+sys.exit(0 if len(ws) == 2 and all(w["state"] == "consuming" and
+         str(w["pid"]) not in old for w in ws) else 1)' "$1"
+}
 # pubn SEED N: N events with fresh ids (the first from SEED).
 pubn() { pub "$X" --body "$(ev "$(uid "$1")" OrderCreated)" --count "$2"; }
 
@@ -56,8 +64,8 @@ check "nothing was dead-lettered" qis "$X.gd.dlq" "0 0"
 ctl reload > /dev/null
 check "after reload the new plugin (chaos, in jsonl.so) is loaded" \
     wait_for 30 logged pd "plugin jsonl.so: handler chaos" 2
-check "and 2 new workers consume" wait_for 30 consuming 2
+check "and 2 new workers consume, the old ones gone" wait_for 30 new_pool "$before"
 check "publish 5 events after the reload" pubn 4 5
 check "the new plugin handles them" \
-    wait_for 30 jl "$T_DIR/pd.chaos" "len(C) == 5"
+    wait_for 30 jl "$T_DIR/pd.chaos" "len(set(x['event_id'] for x in C)) == 5"
 finish
