@@ -905,6 +905,7 @@ evbus_config_free(struct evbus_config *cfg)
 	free(cfg->queue_name);
 	free(cfg->dlq_exchange_name);
 	free(cfg->dlq_queue_name);
+	free(cfg->partition_exchange_name);
 	if (cfg->tree != NULL) {
 		config_destroy(cfg->tree);
 		free(cfg->tree);

@@ -24,6 +24,7 @@
 #define EVBUS_EX_CONFIG		78	/* sysexits EX_CONFIG */
 #define EVBUS_MAX_ROUTING_KEYS	64
 #define EVBUS_MAX_URLS		16	/* broker addresses (cluster nodes) */
+#define EVBUS_MAX_PARTITIONS	256	/* ordering = "aggregate" */
 #define EVBUS_URL_MAX		1024	/* bytes of one URL as written */
 #define EVBUS_NAME_MAX		255	/* AMQP short string */
 
@@ -80,6 +81,7 @@ struct evbus_config {
 	char			*queue_name;		/* exchange.group */
 	char			*dlq_exchange_name;	/* exchange + suffix */
 	char			*dlq_queue_name;	/* queue.dlq */
+	char			*partition_exchange_name;	/* queue.partitions */
 
 	/* Consuming and retries. */
 	char			*consumer_name;	/* workers are <name>-<i> */
@@ -87,6 +89,9 @@ struct evbus_config {
 	struct evbus_retry_policy retry;	/* max_retries, retry_* */
 	double			 handler_timeout;	/* seconds, 0 = none */
 	int			 max_crashes;	/* poison message threshold */
+	char			*ordering_name;	/* as written */
+	int			 ordered;	/* ordering = "aggregate" */
+	int			 partitions;	/* partition queues when ordered */
 
 	/* Publishing. */
 	int			 publish_chunk_size;

@@ -140,6 +140,17 @@ derive_topology(struct conf_ctx *ctx, struct evbus_config *cfg)
 	    cfg->dlq_exchange_suffix);
 	xasprintf(&cfg->dlq_queue_name, "%s.dlq", cfg->queue_name);
 
+	if (strcasecmp(cfg->ordering_name, "aggregate") == 0)
+		cfg->ordered = 1;
+	else if (strcasecmp(cfg->ordering_name, "none") == 0)
+		cfg->ordered = 0;
+	else
+		conf_errx(ctx, conf_seen(ctx, "ordering"), "ordering: "
+		    "\"%.32s\" is not none or aggregate", cfg->ordering_name);
+	free(cfg->partition_exchange_name);
+	xasprintf(&cfg->partition_exchange_name, "%s.partitions",
+	    cfg->queue_name);
+
 	if (!cfg->routing_key_set) {
 		conf_free_routing_keys(cfg);
 		switch (cfg->exchange_type) {
@@ -328,6 +339,17 @@ check_amqp_names(struct conf_ctx *ctx, struct evbus_config *cfg)
 		check_name_len(ctx, sg != NULL ? sg : sx,
 		    "DLQ queue name (queue name + \".dlq\")",
 		    cfg->dlq_queue_name);
+	}
+	if (cfg->ordered && strlen(cfg->queue_name) <= EVBUS_NAME_MAX) {
+		char	 last[EVBUS_NAME_MAX + 16];
+
+		check_name_len(ctx, sg != NULL ? sg : sx, "partition exchange "
+		    "name (queue name + \".partitions\")",
+		    cfg->partition_exchange_name);
+		snprintf(last, sizeof(last), "%.*s.p%d", EVBUS_NAME_MAX,
+		    cfg->queue_name, cfg->partitions - 1);
+		check_name_len(ctx, sg != NULL ? sg : sx, "partition queue "
+		    "name (queue name + \".p<N>\")", last);
 	}
 }
 

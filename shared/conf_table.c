@@ -138,6 +138,18 @@ const struct conf_key conf_keys[] = {
 	  NULL, 0, 0.1, NOMIN, NOMAX, 0, NULL,
 	  "Symmetric random jitter as a fraction of the delay, 0.0 to 1.0.",
 	  NULL },
+	{ "ordering", CONF_STRING, OFF(ordering_name),
+	  "none", 0, 0, NOMIN, NOMAX, CONF_NONEMPTY, NULL,
+	  "none: competing consumers on the group's queue (eventsource-py's); "
+	  "aggregate: the events of one aggregate_id are handled one at a "
+	  "time, in order, over <queue>.p0 .. p<partitions - 1> (retries "
+	  "then wait in place and hold their partition).", NULL },
+	{ "partitions", CONF_INT, OFF(partitions),
+	  NULL, 16, 0, 1, EVBUS_MAX_PARTITIONS, 0, NULL,
+	  "Partition queues with ordering = \"aggregate\" (the unit of "
+	  "parallelism: more than the workers of every host together).  "
+	  "Changing it on a live group moves aggregates between partitions.",
+	  NULL },
 	{ "handler_timeout", CONF_FLOAT, OFF(handler_timeout),
 	  NULL, 0, 30.0, 0, 86400, 0, NULL,
 	  "Seconds a handler may run before its worker is killed; 0: no "

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -651,4 +652,17 @@ evbus_amqp_heartbeat(struct evbus_amqp *a)
 	hb.frame_type = AMQP_FRAME_HEARTBEAT;
 	hb.channel = 0;
 	return amqp_send_frame(a->conn, &hb);
+}
+
+int
+evbus_amqp_readable(struct evbus_amqp *a)
+{
+	struct pollfd	 pfd;
+
+	if (a->conn == NULL)
+		return 0;
+	pfd.fd = amqp_get_sockfd(a->conn);
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	return pfd.fd >= 0 && poll(&pfd, 1, 0) == 1;
 }

@@ -118,6 +118,9 @@ char	*evbus_amqp_reply_str(amqp_rpc_reply_t r, char *buf, size_t len);
 /* Send a heartbeat frame now (keeps a connection alive during long work). */
 int	 evbus_amqp_heartbeat(struct evbus_amqp *a);
 
+/* 1 when the connection's socket has bytes to read now (no waiting). */
+int	 evbus_amqp_readable(struct evbus_amqp *a);
+
 /* Copy an amqp_bytes_t into a NUL-terminated buffer (truncating). */
 char	*evbus_amqp_bytes_str(amqp_bytes_t b, char *buf, size_t len);
 

@@ -152,6 +152,23 @@ evbus_sb_inflight_elsewhere(const struct evbus_scoreboard *sb,
 	return 0;
 }
 
+int
+evbus_sb_index_consuming(const struct evbus_scoreboard *sb,
+    const struct evbus_slot *self, int index)
+{
+	unsigned int	 i;
+
+	for (i = 0; i < sb->nslots; i++) {
+		const struct evbus_slot *s = &sb->slots[i];
+
+		if (s != self && __atomic_load_n(&s->state,
+		    __ATOMIC_RELAXED) == EVBUS_SLOT_CONSUMING &&
+		    __atomic_load_n(&s->index, __ATOMIC_RELAXED) == index)
+			return 1;
+	}
+	return 0;
+}
+
 void
 evbus_slot_settle(struct evbus_slot *s)
 {

@@ -19,11 +19,12 @@
 #include "stats.h"
 
 #define EVBUS_SB_MAGIC		0x45565342u	/* "EVSB" */
-#define EVBUS_SB_VERSION	2
+#define EVBUS_SB_VERSION	3
 #define EVBUS_SB_MAX_SLOTS	256
 #define EVBUS_SB_ID_MAX		128
 #define EVBUS_SB_POISON		64	/* messages remembered for crashing workers */
 #define EVBUS_SB_NODE_MAX	128	/* "host:port/vhost" of the broker node */
+#define EVBUS_SB_PART_WORDS	4	/* 256 partitions, one bit each */
 
 enum evbus_slot_state {
 	EVBUS_SLOT_EMPTY = 0,
@@ -43,7 +44,9 @@ struct evbus_slot {
 	int64_t			 handler_since;	/* handlers running since, 0 = not */
 	int64_t			 started;	/* CLOCK_REALTIME us */
 	uint32_t		 inflight_redelivered;
-	uint32_t		 pad;
+	int32_t			 index;		/* worker index (the supervisor's) */
+	/* ordering = "aggregate": partitions this worker is active on. */
+	uint64_t		 partitions[EVBUS_SB_PART_WORDS];
 	char			 inflight_id[EVBUS_SB_ID_MAX];	/* message id */
 	char			 node[EVBUS_SB_NODE_MAX];	/* connected to, or "" */
 	struct evbus_worker_stats stats;
@@ -88,6 +91,8 @@ struct evbus_scoreboard {
 	uint64_t		 poison_messages;
 	uint32_t		 probe_seq;
 	uint32_t		 poison_seq;
+	uint32_t		 pool;		/* workers wanted (supervisor's) */
+	uint32_t		 pad;
 	struct evbus_probe	 probe;		/* written by the probe child */
 	struct evbus_poison	 poison[EVBUS_SB_POISON];
 	struct evbus_slot	 slots[];
@@ -108,6 +113,14 @@ void	 evbus_slot_end(struct evbus_slot *);
  * or dead): out is then a copy that may be torn.
  */
 int	 evbus_slot_read(const struct evbus_slot *, struct evbus_slot *out);
+
+/*
+ * Worker side, ordering = "aggregate": 1 when a worker other than self
+ * with this index is consuming (it has subscribed its own partitions).
+ * A hint read without the seqlock: nothing depends on it for order.
+ */
+int	 evbus_sb_index_consuming(const struct evbus_scoreboard *sb,
+	    const struct evbus_slot *self, int index);
 
 /* The same seqlock for any region guarded by a seq word. */
 #define EVBUS_SEQ_WAIT_US	1000000

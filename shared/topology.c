@@ -41,20 +41,28 @@ explain(struct evbus_amqp *a, int rc, const char *kind, const char *name,
 }
 
 static int
-declare_exchange(struct evbus_amqp *a, amqp_channel_t ch, const char *name,
-    const char *type, const struct evbus_config *c)
+declare_exchange_args(struct evbus_amqp *a, amqp_channel_t ch,
+    const char *name, const char *type, const struct evbus_config *c,
+    amqp_table_t args)
 {
 	char	 what[EVBUS_NAME_MAX + 64];
 
 	if (amqp_exchange_declare(a->conn, ch, amqp_cstring_bytes(name),
 	    amqp_cstring_bytes(type), 0, c->durable, c->auto_delete, 0,
-	    amqp_empty_table) == NULL) {
+	    args) == NULL) {
 		snprintf(what, sizeof(what), "exchange.declare '%s' (%s)",
 		    name, type);
 		return explain(a, evbus_amqp_fail_last(a, ch, what),
 		    "exchange", name, "exchange_type, durable and auto_delete");
 	}
 	return EVBUS_AMQP_OK;
+}
+
+static int
+declare_exchange(struct evbus_amqp *a, amqp_channel_t ch, const char *name,
+    const char *type, const struct evbus_config *c)
+{
+	return declare_exchange_args(a, ch, name, type, c, amqp_empty_table);
 }
 
 static int
@@ -95,6 +103,30 @@ bind_queue(struct evbus_amqp *a, amqp_channel_t ch, const char *queue,
 	return EVBUS_AMQP_OK;
 }
 
+/* Bind (or unbind) exchange dest to exchange source with key. */
+static int
+bind_exchange(struct evbus_amqp *a, amqp_channel_t ch, const char *dest,
+    const char *source, const char *key, int unbind)
+{
+	char	 what[EVBUS_NAME_MAX * 3 + 64];
+	void	*ok;
+
+	if (unbind)
+		ok = amqp_exchange_unbind(a->conn, ch, amqp_cstring_bytes(dest),
+		    amqp_cstring_bytes(source), amqp_cstring_bytes(key),
+		    amqp_empty_table);
+	else
+		ok = amqp_exchange_bind(a->conn, ch, amqp_cstring_bytes(dest),
+		    amqp_cstring_bytes(source), amqp_cstring_bytes(key),
+		    amqp_empty_table);
+	if (ok == NULL) {
+		snprintf(what, sizeof(what), "exchange.%s '%s' to '%s' with "
+		    "key '%s'", unbind ? "unbind" : "bind", dest, source, key);
+		return evbus_amqp_fail_last(a, ch, what);
+	}
+	return EVBUS_AMQP_OK;
+}
+
 static amqp_table_entry_t
 entry_str(const char *key, const char *value)
 {
@@ -103,6 +135,17 @@ entry_str(const char *key, const char *value)
 	e.key = amqp_cstring_bytes(key);
 	e.value.kind = AMQP_FIELD_KIND_UTF8;
 	e.value.value.bytes = amqp_cstring_bytes(value);
+	return e;
+}
+
+static amqp_table_entry_t
+entry_bool(const char *key, int value)
+{
+	amqp_table_entry_t	 e;
+
+	e.key = amqp_cstring_bytes(key);
+	e.value.kind = AMQP_FIELD_KIND_BOOLEAN;
+	e.value.value.boolean = value;
 	return e;
 }
 
@@ -186,6 +229,99 @@ evbus_retry_queue_name(const struct evbus_config *c, long long ms, char *buf,
 }
 
 int
+evbus_partition_queue_name(const struct evbus_config *c, int p, char *buf,
+    size_t len)
+{
+	int	 r;
+
+	r = snprintf(buf, len, "%s.p%d", c->queue_name, p);
+	if (r < 0 || (size_t)r >= len || r > EVBUS_NAME_MAX)
+		return -1;
+	return 0;
+}
+
+/* The partition exchange's type is a plugin's: say how to get it. */
+static int
+explain_hash_exchange(struct evbus_amqp *a, int rc)
+{
+	char	 buf[EVBUS_AMQP_ERRLEN];
+
+	if (strstr(a->err, "x-consistent-hash") != NULL &&
+	    (strstr(a->err, "503") != NULL ||
+	    strstr(a->err, "COMMAND_INVALID") != NULL ||
+	    strstr(a->err, "invalid exchange type") != NULL)) {
+		snprintf(buf, sizeof(buf), "%s (ordering = \"aggregate\" needs "
+		    "the broker plugin rabbitmq_consistent_hash_exchange, "
+		    "shipped with RabbitMQ: run `rabbitmq-plugins enable "
+		    "rabbitmq_consistent_hash_exchange` on every node)", a->err);
+		memcpy(a->err, buf, sizeof(a->err));
+	}
+	return rc;
+}
+
+/*
+ * ordering = "aggregate": the partition exchange, bound from the main
+ * exchange with the group's keys, spreads the events over the partition
+ * queues by a hash of their aggregate_id header; each partition queue
+ * has a single active consumer and dead-letters like the group's queue.
+ * Each partition is bound with weight 1, in index order: the plugin
+ * numbers its buckets in binding order.
+ */
+static int
+declare_partitions(struct evbus_amqp *a, amqp_channel_t ch,
+    const struct evbus_config *c)
+{
+	amqp_table_entry_t	 xargs[1], qargs[8];
+	amqp_table_t		 t;
+	char			 q[EVBUS_NAME_MAX + 1];
+	size_t			 i, n;
+	int			 p, rc;
+
+	xargs[0] = entry_str("hash-header", "aggregate_id");
+	t.num_entries = 1;
+	t.entries = xargs;
+	if ((rc = declare_exchange_args(a, ch, c->partition_exchange_name,
+	    "x-consistent-hash", c, t)) != 0)
+		return explain_hash_exchange(a, rc);
+	for (i = 0; i < c->nrouting_keys; i++)
+		if ((rc = bind_exchange(a, ch, c->partition_exchange_name,
+		    c->exchange_name, c->routing_keys[i], 0)) != 0)
+			return rc;
+
+	n = quorum_args(c, c->enable_dlq, qargs);
+	qargs[n++] = entry_bool("x-single-active-consumer", 1);
+	if (c->enable_dlq) {
+		qargs[n++] = entry_str("x-dead-letter-exchange",
+		    c->dlq_exchange_name);
+		qargs[n++] = entry_str("x-dead-letter-routing-key",
+		    c->queue_name);
+	}
+	/* Quorum: a delivery limit also keeps a returned message first. */
+	if (c->quorum)
+		qargs[n++] = entry_int("x-delivery-limit",
+		    evbus_quorum_delivery_limit(c));
+	t.num_entries = (int)n;
+	t.entries = qargs;
+	for (p = 0; p < c->partitions; p++) {
+		if (evbus_partition_queue_name(c, p, q, sizeof(q)) == -1) {
+			snprintf(a->err, sizeof(a->err), "partition queue "
+			    "name for '%s' is longer than 255 bytes",
+			    c->queue_name);
+			return EVBUS_AMQP_EFATAL;
+		}
+		if ((rc = declare_queue(a, ch, q, c->durable, c->auto_delete,
+		    t, "durable, auto_delete, enable_dlq, queue_type, "
+		    "max_crashes and ordering (partition queues have "
+		    "x-single-active-consumer)")) != 0)
+			return rc;
+		if ((rc = bind_queue(a, ch, q, c->partition_exchange_name, "1",
+		    0)) != 0)
+			return rc;
+	}
+	return EVBUS_AMQP_OK;
+}
+
+int
 evbus_topology_declare(struct evbus_amqp *a, amqp_channel_t ch,
     const struct evbus_config *c)
 {
@@ -221,6 +357,10 @@ evbus_topology_declare(struct evbus_amqp *a, amqp_channel_t ch,
 	if ((rc = declare_exchange(a, ch, c->exchange_name,
 	    exchange_type_name(c->exchange_type), c)) != 0)
 		return rc;
+
+	/* Ordered: partitions instead of the queue, retries in place. */
+	if (c->ordered)
+		return declare_partitions(a, ch, c);
 
 	n = quorum_args(c, c->enable_dlq, qargs);
 	if (c->enable_dlq) {
@@ -270,5 +410,68 @@ int
 evbus_topology_bind(struct evbus_amqp *a, amqp_channel_t ch,
     const struct evbus_config *c, const char *key, int unbind)
 {
+	if (c->ordered)
+		return bind_exchange(a, ch, c->partition_exchange_name,
+		    c->exchange_name, key, unbind);
 	return bind_queue(a, ch, c->queue_name, c->exchange_name, key, unbind);
+}
+
+int
+evbus_queue_depth(struct evbus_amqp *a, amqp_channel_t ch, const char *queue,
+    uint64_t *messages, uint64_t *consumers, char *err, size_t errlen)
+{
+	amqp_queue_declare_ok_t	*ok;
+	char			 what[EVBUS_NAME_MAX + 64];
+	int			 rc;
+
+	ok = amqp_queue_declare(a->conn, ch, amqp_cstring_bytes(queue), 1, 0,
+	    0, 0, amqp_empty_table);
+	if (ok != NULL) {
+		*messages = ok->message_count;
+		*consumers = ok->consumer_count;
+		return 0;
+	}
+	snprintf(what, sizeof(what), "queue.declare (passive) '%s'", queue);
+	rc = evbus_amqp_fail_last(a, ch, what);
+	if (strstr(a->err, "404") != NULL)
+		snprintf(err, errlen, "queue %s does not exist", queue);
+	else
+		snprintf(err, errlen, "%s", a->err);
+	/* The failed declare closed the channel: reopen it. */
+	if (rc == EVBUS_AMQP_ECHANNEL && evbus_amqp_channel_open(a, ch) == 0)
+		return -1;
+	return -2;
+}
+
+int
+evbus_group_depth(struct evbus_amqp *a, amqp_channel_t ch,
+    const struct evbus_config *c, struct evbus_group_depth *d, char *err,
+    size_t errlen)
+{
+	char		 q[EVBUS_NAME_MAX + 1];
+	uint64_t	 m, n;
+	int		 p, rc;
+
+	memset(d, 0, sizeof(*d));
+	if (!c->ordered) {
+		rc = evbus_queue_depth(a, ch, c->queue_name, &d->messages,
+		    &d->consumers, err, errlen);
+		d->idle = rc == 0 && d->consumers == 0;
+		return rc;
+	}
+	for (p = 0; p < c->partitions; p++) {
+		evbus_partition_queue_name(c, p, q, sizeof(q));
+		if ((rc = evbus_queue_depth(a, ch, q, &m, &n, err,
+		    errlen)) != 0)
+			return rc;
+		d->messages += m;
+		d->consumers += n;
+		if (n == 0)
+			d->idle++;
+		if (m > d->deepest) {
+			d->deepest = m;
+			d->deepest_partition = p;
+		}
+	}
+	return 0;
 }

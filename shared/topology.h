@@ -12,6 +12,8 @@
 #ifndef EVBUS_TOPOLOGY_H
 #define EVBUS_TOPOLOGY_H
 
+#include <stdint.h>
+
 #include "conn.h"
 #include "conf.h"
 
@@ -25,7 +27,43 @@
 int	 evbus_topology_declare(struct evbus_amqp *a, amqp_channel_t ch,
 	    const struct evbus_config *c);
 
-/* Bind (or unbind) the group's queue to the main exchange with key. */
+/*
+ * "<queue>.p<p>" into buf (ordering = "aggregate"); -1 if it does not fit
+ * 255 bytes.
+ */
+int	 evbus_partition_queue_name(const struct evbus_config *c, int p,
+	    char *buf, size_t len);
+
+/*
+ * Passive declare of queue on ch: its depth and consumers, 0.  -1 with
+ * err ("queue X does not exist", or the broker's reason) and the channel
+ * reopened; -2 when the connection is gone.
+ */
+int	 evbus_queue_depth(struct evbus_amqp *a, amqp_channel_t ch,
+	    const char *queue, uint64_t *messages, uint64_t *consumers,
+	    char *err, size_t errlen);
+
+/* What the group's queue holds, or its partitions together. */
+struct evbus_group_depth {
+	uint64_t	 messages;	/* ready, all partitions */
+	uint64_t	 consumers;	/* registered (standbys too) */
+	uint64_t	 idle;		/* queues without a consumer */
+	uint64_t	 deepest;	/* ordered: the fullest partition's */
+	int		 deepest_partition;
+};
+
+/*
+ * evbus_queue_depth() of the group's queue, or summed over its partition
+ * queues with ordering = "aggregate" (the first error stops it).
+ */
+int	 evbus_group_depth(struct evbus_amqp *a, amqp_channel_t ch,
+	    const struct evbus_config *c, struct evbus_group_depth *d,
+	    char *err, size_t errlen);
+
+/*
+ * Bind (or unbind) the group's queue to the main exchange with key; with
+ * ordering = "aggregate", its partition exchange.
+ */
 int	 evbus_topology_bind(struct evbus_amqp *a, amqp_channel_t ch,
 	    const struct evbus_config *c, const char *key, int unbind);
 

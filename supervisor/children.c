@@ -106,6 +106,7 @@ sv_fork_worker(struct supervisor *sv, int slot, int index)
 	/* The slot is free: the supervisor may write it. */
 	memset(sl, 0, sizeof(*sl));
 	sl->generation = gen;
+	sl->index = index;
 	sl->state = EVBUS_SLOT_STARTING;
 	sl->heartbeat = evbus_mono_us();
 
@@ -538,6 +539,7 @@ children_scale(struct supervisor *sv, int n)
 	if (n != sv->target)
 		log_info("scaling from %d to %d workers", sv->target, n);
 	sv->target = n;
+	__atomic_store_n(&sv->sb->pool, (uint32_t)n, __ATOMIC_RELAXED);
 	return 0;
 }
 

@@ -359,6 +359,7 @@ supervisor_run(struct evbus_config *conf, const char *conf_path,
 
 	if ((sv->sb = evbus_sb_create(EVBUS_SB_MAX_SLOTS)) == NULL)
 		fatal("shared memory for %d workers", EVBUS_SB_MAX_SLOTS);
+	sv->sb->pool = (uint32_t)sv->target;
 	setup_signals();
 	setproctitle("supervisor of group %s (%s, %d workers)",
 	    conf->consumer_group, conf->queue_name, conf->workers);

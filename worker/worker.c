@@ -130,6 +130,8 @@ disconnect(struct worker *w)
 	w->connected = 0;
 	/* Tags die with the channel; the broker requeues those messages. */
 	w->ack_n = 0;
+	if (w->ord != NULL)
+		ord_reset(w);
 	evbus_pub_free(&w->pub);
 	evbus_amqp_close(&w->consumer);
 	evbus_amqp_close(&w->publisher);
@@ -232,6 +234,11 @@ connect_all(struct worker *w)
 	}
 	if ((rc = wpub_start(w)) != 0)
 		goto fail;
+	if (c->ordered) {
+		if ((rc = ord_subscribe_own(w)) != 0)
+			goto fail;
+		goto consuming;
+	}
 	if (amqp_basic_qos(w->consumer.conn, CONSUME_CHANNEL, 0,
 	    (uint16_t)c->prefetch_count, 0) == NULL) {
 		rc = evbus_amqp_fail_last(&w->consumer, CONSUME_CHANNEL,
@@ -249,6 +256,7 @@ connect_all(struct worker *w)
 		snprintf(w->err, sizeof(w->err), "%s", w->consumer.err);
 		goto fail;
 	}
+consuming:
 	pthread_mutex_lock(&w->lock);
 	w->connected = 1;
 	pthread_mutex_unlock(&w->lock);
@@ -452,6 +460,19 @@ ack_now(struct worker *w, amqp_envelope_t *env)
 }
 
 /*
+ * Settle a message: finished (copied = 0), or handed on as a retry or DLQ
+ * copy (copied = 1).  In ordered mode every ack is followed by a barrier
+ * that holds the partition until the broker has taken it (ordered.c).
+ */
+static int
+settle(struct worker *w, amqp_envelope_t *env, int copied)
+{
+	if (w->ord != NULL)
+		return ord_ack(w, env);
+	return copied ? ack_now(w, env) : ack(w, env);
+}
+
+/*
  * A redelivered message may still show in another worker's slot: that
  * worker died with it and the broker redelivered it at once, before the
  * supervisor reaped the worker and counted the crash.  Run it only once
@@ -635,7 +656,7 @@ process(struct worker *w, amqp_envelope_t *env)
 	json_object		*obj = NULL;
 	int64_t			 retry_count = 0;
 	size_t			 n;
-	int			 r, failed, permanent, rc;
+	int			 r, failed, permanent, exhausted, rc;
 	char			 id[128], etype[64], reason[1024];
 	char			 event_type[256], occurred[EVBUS_TIME_LEN];
 	char			 rk[EVBUS_NAME_MAX + 1], msgid[256];
@@ -673,9 +694,10 @@ process(struct worker *w, amqp_envelope_t *env)
 		(void)evbus_header_int(d.headers, "x-retry-count", &retry_count);
 		if (retry_count < 0)
 			retry_count = 0;
+		retry_count += w->attempts;
 		rc = send_on(w, env, retry_count, 1, etype, reason, id);
 		if (rc == 0)
-			rc = ack_now(w, env);
+			rc = settle(w, env, 1);
 		goto out;
 	}
 
@@ -689,6 +711,8 @@ process(struct worker *w, amqp_envelope_t *env)
 		retry_count = 0;
 		goto malformed;
 	}
+	/* Ordered mode: the runs of this delivery so far (in place). */
+	retry_count += w->attempts;
 	r = evbus_header_str(d.headers, "event_type", event_type,
 	    sizeof(event_type));
 	if (r == -1) {
@@ -745,7 +769,7 @@ process(struct worker *w, amqp_envelope_t *env)
 	if (n == 0) {
 		log_debug("message %s: no handler for event type %s; acked",
 		    id, event_type);
-		if ((rc = ack(w, env)) == 0) {
+		if ((rc = settle(w, env, 0)) == 0) {
 			/* Wire spec 4.2 step 8: no handlers is a success. */
 			w->stats->skipped++;
 			w->stats->events_consumed++;
@@ -757,7 +781,7 @@ process(struct worker *w, amqp_envelope_t *env)
 	failed = dispatch(w, &d, list, n, &permanent, etype, sizeof(etype),
 	    reason, sizeof(reason));
 	if (failed == 0) {
-		if ((rc = ack(w, env)) == 0) {
+		if ((rc = settle(w, env, 0)) == 0) {
 			w->stats->events_consumed++;
 			w->stats->events_processed_success++;
 			w->stats->last_consume_at = now_us();
@@ -766,10 +790,31 @@ process(struct worker *w, amqp_envelope_t *env)
 	}
 	w->stats->events_processed_failed++;
 	w->stats->last_error_at = now_us();
-	rc = send_on(w, env, retry_count, permanent ||
-	    evbus_retry_exhausted(&c->retry, retry_count), etype, reason, id);
+	exhausted = permanent || evbus_retry_exhausted(&c->retry, retry_count);
+	if (w->ord != NULL && !exhausted) {
+		/*
+		 * Ordered: no retry copy (later events of the aggregate would
+		 * overtake it); the same delivery runs again after the
+		 * backoff, and its partition waits meanwhile.
+		 */
+		w->again = 1;
+		w->again_in = evbus_retry_delay(&c->retry, (int)retry_count,
+		    evbus_retry_uniform());
+		w->stats->retried++;
+		log_info("message %s: retry %lld/%d in place in %.2fs; "
+		    "partition %d waits (%s: %s)", id,
+		    (long long)retry_count + 1, c->retry.max_retries,
+		    w->again_in, ord_partition_of(w, env), etype, reason);
+		rc = 0;
+		goto out;
+	}
+	if (w->ord != NULL)
+		log_warnx("message %s: retries used up in partition %d; the "
+		    "aggregate's later events go on without it", id,
+		    ord_partition_of(w, env));
+	rc = send_on(w, env, retry_count, exhausted, etype, reason, id);
 	if (rc == 0)
-		rc = ack_now(w, env);
+		rc = settle(w, env, 1);
 	goto out;
 
 malformed:
@@ -778,7 +823,7 @@ malformed:
 	log_warnx("message %s: malformed (%s): %s", id, etype, reason);
 	rc = send_on(w, env, retry_count, 1, etype, reason, id);
 	if (rc == 0)
-		rc = ack_now(w, env);
+		rc = settle(w, env, 1);
 out:
 	wproc_inflight(w, NULL, 0);
 	json_object_put(obj);
@@ -802,6 +847,8 @@ other_frame(struct worker *w)
 		snprintf(w->err, sizeof(w->err), "%s", w->consumer.err);
 		return -1;
 	}
+	if (w->ord != NULL && ord_frame(w, &f))
+		return 0;
 	if (f.frame_type != AMQP_FRAME_METHOD)
 		return 0;
 	switch (f.payload.method.id) {
@@ -870,6 +917,68 @@ consume(struct worker *w)
 	return 0;
 }
 
+/*
+ * consume() for ordering = "aggregate": deliveries from every partition
+ * channel go into their partition's line (ordered.c); a head that may run
+ * is handled once nothing more waits to be read, so a partition's barrier
+ * reply and other partitions' deliveries are never held up by a handler
+ * that could wait.
+ */
+static int
+consume_ordered(struct worker *w)
+{
+	amqp_envelope_t		 env, *head;
+	amqp_rpc_reply_t	 r;
+	struct timeval		 tv;
+	double			 now, wait;
+	int			 attempts, rc;
+
+	while (!stopping()) {
+		wproc_heartbeat(w);
+		if (w->node != w->home && home_is_back(w))
+			return 1;
+		now = now_mono();
+		if (ord_maintain(w, now) == -1)
+			return -1;
+		head = ord_next(w, now, &wait, &attempts);
+		if (head != NULL && !amqp_data_in_buffer(w->consumer.conn) &&
+		    !amqp_frames_enqueued(w->consumer.conn) &&
+		    !evbus_amqp_readable(&w->consumer)) {
+			w->attempts = attempts;
+			w->again = 0;
+			rc = process(w, head);
+			w->attempts = 0;
+			if (rc == -1 || w->pub_broken)
+				return -1;
+			ord_done(w, head, w->again, w->again_in);
+			continue;
+		}
+		wait = head != NULL ? 0 : wait < 0.2 ? wait : 0.2;
+		tv.tv_sec = (time_t)wait;
+		tv.tv_usec = (suseconds_t)((wait - (double)tv.tv_sec) * 1e6);
+		if (head == NULL)
+			amqp_maybe_release_buffers(w->consumer.conn);
+		r = amqp_consume_message(w->consumer.conn, &env, &tv, 0);
+		if (r.reply_type == AMQP_RESPONSE_NORMAL) {
+			ord_take(w, &env);
+			continue;
+		}
+		if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+		    r.library_error == AMQP_STATUS_TIMEOUT)
+			continue;
+		if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+		    r.library_error == AMQP_STATUS_UNEXPECTED_STATE) {
+			if (other_frame(w) == -1)
+				return -1;
+			continue;
+		}
+		evbus_amqp_fail(&w->consumer, 0, r, "consuming");
+		snprintf(w->err, sizeof(w->err), "%s", w->consumer.err);
+		return -1;
+	}
+	return 0;
+}
+
 /* Graceful stop: cancel the consumer; closing requeues what was prefetched. */
 static void
 stop_consuming(struct worker *w)
@@ -877,6 +986,11 @@ stop_consuming(struct worker *w)
 	if (!w->connected)
 		return;
 	/* Finished messages are acked before the channel closes. */
+	if (w->ord != NULL) {
+		ord_stop(w);
+		evbus_amqp_channel_close(&w->publisher, WPUB_CHANNEL);
+		return;
+	}
 	flush_acks(w);
 	amqp_basic_cancel(w->consumer.conn, CONSUME_CHANNEL,
 	    amqp_cstring_bytes(w->consumer_name));
@@ -897,6 +1011,8 @@ worker_run(struct worker *w, volatile sig_atomic_t *stop)
 
 	stop_flag = stop;
 	w->can_publish = 1;
+	if (c->ordered)
+		ord_init(w);
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
 
@@ -954,7 +1070,7 @@ worker_run(struct worker *w, volatile sig_atomic_t *stop)
 		wproc_state(w, WPROC_CONSUMING);
 		started = now_mono();
 		w->pub_broken = 0;
-		rc = consume(w);
+		rc = w->ord != NULL ? consume_ordered(w) : consume(w);
 		if (rc == 0)
 			break;
 		if (rc == 1) {
@@ -980,6 +1096,8 @@ worker_run(struct worker *w, volatile sig_atomic_t *stop)
 		flush_acks(w);
 		disconnect(w);
 		wproc_node(w, "");
+		/* Not consuming: standbys must not hand partitions here. */
+		wproc_state(w, WPROC_CONNECTING);
 		/* A connection that worked for a while resets the backoff. */
 		if (now_mono() - started > 10)
 			backoff = c->reconnect_delay;

@@ -100,6 +100,11 @@ struct worker {
 	pthread_cond_t		 cond;
 	int			 busy;
 	int			 hb_quit;
+	/* ordering = "aggregate" (ordered.c); NULL otherwise. */
+	struct ordered		*ord;
+	int64_t			 attempts;	/* in-place retries of this one */
+	int			 again;		/* process(): retry it in place */
+	double			 again_in;	/* ... after this many seconds */
 	/* Acks not sent yet (coalesced into one basic.ack multiple). */
 	uint64_t		 ack_tag;
 	int			 ack_n;
@@ -125,6 +130,29 @@ void	 wproc_node(struct worker *w, const char *where);
 void	 wproc_heartbeat(struct worker *w);
 void	 wproc_inflight(struct worker *w, const char *id, int redelivered);
 void	 wproc_handlers(struct worker *w, int running);
+void	 wproc_partitions(struct worker *w, const uint64_t *bits);
+
+/*
+ * ordered.c: ordering = "aggregate", the partition queues on the consumer
+ * connection (see the comment at its top).  worker.c's loop: after
+ * connecting, ord_subscribe_own(); each turn ord_maintain(); every
+ * delivery to ord_take(); ord_next() gives a head that may run now, and
+ * after process() ord_done() drops it (or keeps it for an in-place retry
+ * in again_in seconds); other frames go to ord_frame() first.
+ */
+int	 ord_init(struct worker *w);
+void	 ord_reset(struct worker *w);		/* connection gone */
+int	 ord_subscribe_own(struct worker *w);	/* 0 or rc, w->err */
+int	 ord_maintain(struct worker *w, double now);	/* 0, -1 w->err */
+int	 ord_take(struct worker *w, amqp_envelope_t *env);	/* 1: dropped */
+amqp_envelope_t *ord_next(struct worker *w, double now, double *wait,
+	    int *attempts);
+void	 ord_done(struct worker *w, amqp_envelope_t *env, int again,
+	    double delay);
+int	 ord_ack(struct worker *w, amqp_envelope_t *env);	/* 0, -1 */
+int	 ord_frame(struct worker *w, const amqp_frame_t *f);	/* 1: taken */
+void	 ord_stop(struct worker *w);		/* graceful: give all up */
+int	 ord_partition_of(const struct worker *w, const amqp_envelope_t *env);
 
 /*
  * wpublish.c: the worker's confirmed publisher, one publish at a time,

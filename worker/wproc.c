@@ -92,3 +92,14 @@ wproc_handlers(struct worker *w, int running)
 	w->slot->handler_since = running ? w->slot->heartbeat : 0;
 	evbus_slot_end(w->slot);
 }
+
+/* ordering = "aggregate": the partitions this worker is active on. */
+void
+wproc_partitions(struct worker *w, const uint64_t *bits)
+{
+	if (w->slot == NULL)
+		return;
+	evbus_slot_begin(w->slot);
+	memcpy(w->slot->partitions, bits, sizeof(w->slot->partitions));
+	evbus_slot_end(w->slot);
+}
