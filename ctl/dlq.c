@@ -342,10 +342,15 @@ replay_report(const struct ctl *ctl, const struct replay_count *rc,
 		    rc->failed, rc->depth - rc->replayed);
 		return;
 	}
-	printf("replayed %ld message(s) to %s%s%s\n", rc->replayed,
-	    to_group ? "queue " : "exchange ",
-	    to_group ? c->queue_name : c->exchange_name,
-	    to_group ? "" : " by original routing key");
+	if (to_group && c->ordered)
+		printf("replayed %ld message(s) to the partitions of %s "
+		    "(exchange %s, by aggregate_id)\n", rc->replayed,
+		    c->queue_name, c->partition_exchange_name);
+	else
+		printf("replayed %ld message(s) to %s%s%s\n", rc->replayed,
+		    to_group ? "queue " : "exchange ",
+		    to_group ? c->queue_name : c->exchange_name,
+		    to_group ? "" : " by original routing key");
 	printf("scanned %ld of the %ld in %s at the start: %ld matched, "
 	    "%ld replayed, %ld failed; %ld left in the DLQ\n", rc->scanned,
 	    rc->depth, c->dlq_queue_name, rc->matched, rc->replayed,
@@ -459,7 +464,15 @@ dlq_replay(struct ctl *ctl, char **ids, int nids, int all,
 			props._flags |= AMQP_BASIC_MESSAGE_ID_FLAG;
 			props.message_id = msg.properties.message_id;
 		}
-		if (to_group) {
+		if (to_group && c->ordered) {
+			/*
+			 * Only this group, ordered: through its partition
+			 * exchange, which hashes aggregate_id (the key is
+			 * not looked at).
+			 */
+			exchange = c->partition_exchange_name;
+			key = m.original_rk[0] ? m.original_rk : m.routing_key;
+		} else if (to_group) {
 			/* Only this group: straight into its queue. */
 			exchange = "";
 			key = c->queue_name;

@@ -22,6 +22,7 @@
 #include <json-c/json.h>
 
 #include "ctl.h"
+#include "topology.h"
 
 #define REPLY_MAX	(16UL * 1024 * 1024)
 #define SOCK_TIMEOUT_MS	10000
@@ -208,6 +209,28 @@ print_json(json_object *o)
 	    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
+/*
+ * ordering = "aggregate": "      serving 4 partitions: p0 p4 p8 p12" under
+ * a worker (those it has had deliveries from since it subscribed).
+ */
+static void
+print_partitions(json_object *w)
+{
+	json_object	*a;
+	size_t		 i, n;
+
+	if (!json_object_object_get_ex(w, "partitions", &a) ||
+	    !json_object_is_type(a, json_type_array))
+		return;
+	n = json_object_array_length(a);
+	printf("      serving %zu partition%s%s", n, n == 1 ? "" : "s",
+	    n > 0 ? ":" : "");
+	for (i = 0; i < n; i++)
+		printf(" p%d", json_object_get_int(
+		    json_object_array_get_idx(a, i)));
+	printf("\n");
+}
+
 static void
 print_workers(json_object *arr)
 {
@@ -227,6 +250,7 @@ print_workers(json_object *arr)
 		    (long long)jint(w, "events_processed_failed"),
 		    (long long)jint(w, "messages_sent_to_dlq"),
 		    jstr(w, "inflight"));
+		print_partitions(w);
 	}
 }
 
@@ -296,6 +320,11 @@ print_health(json_object *o, const char *source)
 	if (json_object_object_get_ex(o, "details", &d)) {
 		printf("exchange:    %s\n", jstr(d, "exchange"));
 		printf("queue name:  %s\n", jstr(d, "queue"));
+		if (json_object_object_get(d, "partitions") != NULL)
+			printf("ordering:    aggregate, %lld partitions "
+			    "(%lld without a consumer)\n",
+			    (long long)jint(d, "partitions"),
+			    (long long)jint(d, "partitions_without_consumer"));
 		if (json_object_object_get(d, "workers") != NULL)
 			printf("workers:     %lld consuming of %lld\n",
 			    (long long)jint(d, "workers_consuming"),
@@ -313,6 +342,14 @@ print_queue(json_object *o, const char *source)
 	printf("state:      %s\n", jstr(o, "state"));
 	if (json_object_object_get(o, "error") != NULL)
 		printf("error:      %s\n", jstr(o, "error"));
+	if (json_object_object_get(o, "partitions") != NULL)
+		printf("partitions: %lld behind %s, %lld without a consumer; "
+		    "fullest p%lld (%lld messages)\n",
+		    (long long)jint(o, "partitions"),
+		    jstr(o, "partition_exchange"),
+		    (long long)jint(o, "partitions_without_consumer"),
+		    (long long)jint(o, "deepest_partition"),
+		    (long long)jint(o, "deepest_partition_messages"));
 	if (json_object_object_get(o, "dlq_name") != NULL)
 		printf("dlq:        %s (%lld messages)\n", jstr(o, "dlq_name"),
 		    (long long)jint(o, "dlq_message_count"));
@@ -320,28 +357,20 @@ print_queue(json_object *o, const char *source)
 
 /* Passive declare on the admin channel; -1 with err on failure. */
 static int
-passive(struct ctl *ctl, const char *queue, uint32_t *messages,
-    uint32_t *consumers, char *err, size_t errlen)
+passive(struct ctl *ctl, const char *queue, uint64_t *messages,
+    uint64_t *consumers, char *err, size_t errlen)
 {
-	amqp_queue_declare_ok_t	*ok;
-	char			 what[300];
+	return evbus_queue_depth(&ctl->amqp, CTL_ADMIN_CHANNEL, queue,
+	    messages, consumers, err, errlen) == 0 ? 0 : -1;
+}
 
-	ok = amqp_queue_declare(ctl->amqp.conn, CTL_ADMIN_CHANNEL,
-	    amqp_cstring_bytes(queue), 1, 0, 0, 0, amqp_empty_table);
-	if (ok != NULL) {
-		*messages = ok->message_count;
-		*consumers = ok->consumer_count;
-		return 0;
-	}
-	snprintf(what, sizeof(what), "queue.declare (passive) '%s'", queue);
-	evbus_amqp_fail_last(&ctl->amqp, CTL_ADMIN_CHANNEL, what);
-	if (strstr(ctl->amqp.err, "404") != NULL)
-		snprintf(err, errlen, "queue %s does not exist", queue);
-	else
-		snprintf(err, errlen, "%s", ctl->amqp.err);
-	/* The failed declare closed the admin channel: reopen it. */
-	evbus_amqp_channel_open(&ctl->amqp, CTL_ADMIN_CHANNEL);
-	return -1;
+/* The group's queue, or its partitions together (ordered). */
+static int
+group(struct ctl *ctl, struct evbus_group_depth *d, char *err,
+    size_t errlen)
+{
+	return evbus_group_depth(&ctl->amqp, CTL_ADMIN_CHANNEL, ctl->conf, d,
+	    err, errlen) == 0 ? 0 : -1;
 }
 
 int
@@ -363,7 +392,8 @@ broker_queue(struct ctl *ctl)
 {
 	const struct evbus_config *c = ctl->conf;
 	json_object	*o = json_object_new_object();
-	uint32_t	 m = 0, n = 0, dm = 0, dn = 0;
+	struct evbus_group_depth gd;
+	uint64_t	 m = 0, n = 0, dm = 0, dn = 0;
 	char		 err[600];
 	int		 rc;
 
@@ -378,13 +408,16 @@ broker_queue(struct ctl *ctl)
 		json_object_object_add(o, "error", json_object_new_string(err));
 		return o;
 	}
-	rc = passive(ctl, c->queue_name, &m, &n, err, sizeof(err));
+	rc = group(ctl, &gd, err, sizeof(err));
+	m = gd.messages;
+	n = gd.consumers;
 	json_object_object_add(o, "message_count", json_object_new_int64(m));
 	json_object_object_add(o, "consumer_count", json_object_new_int64(n));
 	json_object_object_add(o, "state", json_object_new_string(rc == -1 ?
 	    "error" : n > 0 ? "running" : "idle"));
 	json_object_object_add(o, "error", rc == -1 ?
 	    json_object_new_string(err) : NULL);
+	evbus_ordering_json(o, c, &gd);
 	if (c->enable_dlq) {
 		json_object_object_add(o, "dlq_name",
 		    json_object_new_string(c->dlq_queue_name));
@@ -402,7 +435,8 @@ broker_health(struct ctl *ctl, int *healthy)
 {
 	const struct evbus_config *c = ctl->conf;
 	json_object	*o = json_object_new_object(), *d;
-	uint32_t	 m = 0, n = 0, dm = 0, dn = 0;
+	struct evbus_group_depth gd;
+	uint64_t	 m = 0, n = 0, dm = 0, dn = 0;
 	char		 qerr[600] = "", derr[600] = "", all[2000] = "";
 	char		 qs[700], ds[700];
 	int		 conn_ok, qrc = -1, drc = -1;
@@ -412,7 +446,9 @@ broker_health(struct ctl *ctl, int *healthy)
 		snprintf(all, sizeof(all), "Not connected to RabbitMQ: %s",
 		    ctl->amqp.err);
 	else {
-		qrc = passive(ctl, c->queue_name, &m, &n, qerr, sizeof(qerr));
+		qrc = group(ctl, &gd, qerr, sizeof(qerr));
+		m = gd.messages;
+		n = gd.consumers;
 		if (qrc == -1)
 			snprintf(all, sizeof(all), "Queue check failed: %s",
 			    qerr);
@@ -455,6 +491,8 @@ broker_health(struct ctl *ctl, int *healthy)
 	json_object_object_add(d, "consumers", json_object_new_int64(n));
 	json_object_object_add(d, "messages", json_object_new_int64(m));
 	json_object_object_add(d, "source", json_object_new_string("broker"));
+	if (qrc == 0)
+		evbus_ordering_json(d, c, &gd);
 	json_object_object_add(o, "details", d);
 	return o;
 }

@@ -75,6 +75,11 @@ struct evbus_probe {
 	uint64_t		 messages;
 	uint64_t		 consumers;
 	uint64_t		 dlq_messages;
+	/* ordering = "aggregate" (see struct evbus_group_depth) */
+	uint64_t		 idle;
+	uint64_t		 deepest;
+	int32_t			 deepest_partition;
+	uint32_t		 pad2;
 	char			 error[256];	/* connection problem */
 	char			 queue_error[256];
 	char			 dlq_error[256];

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "topology.h"
 
 static const char *
@@ -474,4 +476,26 @@ evbus_group_depth(struct evbus_amqp *a, amqp_channel_t ch,
 		}
 	}
 	return 0;
+}
+
+void
+evbus_ordering_json(json_object *o, const struct evbus_config *c,
+    const struct evbus_group_depth *d)
+{
+	json_object_object_add(o, "ordering", json_object_new_string(
+	    c->ordered ? "aggregate" : "none"));
+	if (!c->ordered)
+		return;
+	json_object_object_add(o, "partitions",
+	    json_object_new_int(c->partitions));
+	json_object_object_add(o, "partition_exchange",
+	    json_object_new_string(c->partition_exchange_name));
+	if (d == NULL)
+		return;
+	json_object_object_add(o, "partitions_without_consumer",
+	    json_object_new_int64((int64_t)d->idle));
+	json_object_object_add(o, "deepest_partition",
+	    json_object_new_int(d->deepest_partition));
+	json_object_object_add(o, "deepest_partition_messages",
+	    json_object_new_int64((int64_t)d->deepest));
 }

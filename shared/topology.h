@@ -61,6 +61,14 @@ int	 evbus_group_depth(struct evbus_amqp *a, amqp_channel_t ch,
 	    char *err, size_t errlen);
 
 /*
+ * Add "ordering" to a status object, and with ordering = "aggregate" the
+ * partitions and, when d is given, how they stand.
+ */
+struct json_object;
+void	 evbus_ordering_json(struct json_object *o,
+	    const struct evbus_config *c, const struct evbus_group_depth *d);
+
+/*
  * Bind (or unbind) the group's queue to the main exchange with key; with
  * ordering = "aggregate", its partition exchange.
  */

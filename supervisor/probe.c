@@ -26,6 +26,7 @@
 #include "conn.h"
 #include "log.h"
 #include "supervisor.h"
+#include "topology.h"
 
 /* Between checks; between looks for new consumers; at most for topology. */
 #define PROBE_INTERVAL_MS	2000
@@ -107,33 +108,6 @@ probe_wait(const struct supervisor *sv, const struct evbus_probe *p)
 		sleep_ms(PROBE_TICK_MS);
 }
 
-/* Passive declare; fills messages/consumers or err.  Reopens the channel. */
-static int
-passive(struct evbus_amqp *a, const char *queue, uint64_t *messages,
-    uint64_t *consumers, char *err, size_t errlen)
-{
-	amqp_queue_declare_ok_t	*ok;
-	char			 what[300];
-	int			 rc;
-
-	ok = amqp_queue_declare(a->conn, 1, amqp_cstring_bytes(queue), 1, 0,
-	    0, 0, amqp_empty_table);
-	if (ok != NULL) {
-		*messages = ok->message_count;
-		*consumers = ok->consumer_count;
-		return 0;
-	}
-	snprintf(what, sizeof(what), "queue.declare (passive) '%s'", queue);
-	rc = evbus_amqp_fail_last(a, 1, what);
-	if (strstr(a->err, "404") != NULL)
-		snprintf(err, errlen, "queue %s does not exist", queue);
-	else
-		snprintf(err, errlen, "%s", a->err);
-	if (rc == EVBUS_AMQP_ECHANNEL && evbus_amqp_channel_open(a, 1) == 0)
-		return -1;
-	return -2;	/* connection gone */
-}
-
 static void
 probe_loop(struct supervisor *sv)
 {
@@ -141,6 +115,7 @@ probe_loop(struct supervisor *sv)
 	struct evbus_amqp	 a;
 	struct evbus_amqp_opts	 o;
 	struct evbus_probe	 p;
+	struct evbus_group_depth gd;
 	size_t			 node = 0;
 	int			 connected = 0, first = 1, waited, rc;
 
@@ -182,15 +157,20 @@ probe_loop(struct supervisor *sv)
 		if (connected) {
 			first = 0;
 			p.ok = 1;
-			rc = passive(&a, conf->queue_name, &p.messages,
-			    &p.consumers, p.queue_error, sizeof(p.queue_error));
+			rc = evbus_group_depth(&a, 1, conf, &gd, p.queue_error,
+			    sizeof(p.queue_error));
+			p.messages = gd.messages;
+			p.consumers = gd.consumers;
+			p.idle = gd.idle;
+			p.deepest = gd.deepest;
+			p.deepest_partition = gd.deepest_partition;
 			p.queue_ok = rc == 0;
 			if (rc != -2 && conf->enable_dlq) {
 				uint64_t dummy;
 
-				rc = passive(&a, conf->dlq_queue_name,
-				    &p.dlq_messages, &dummy, p.dlq_error,
-				    sizeof(p.dlq_error));
+				rc = evbus_queue_depth(&a, 1,
+				    conf->dlq_queue_name, &p.dlq_messages,
+				    &dummy, p.dlq_error, sizeof(p.dlq_error));
 				p.dlq_ok = rc == 0;
 			}
 			if (rc == -2) {

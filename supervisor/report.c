@@ -16,6 +16,7 @@
 
 #include "event.h"
 #include "supervisor.h"
+#include "topology.h"
 
 #define PROBE_STALE_US	(30 * 1000000LL)	/* probe results older: stale */
 
@@ -166,6 +167,19 @@ by_index(const void *a, const void *b)
 	return u > w ? -1 : u < w;
 }
 
+/* ordering = "aggregate": the partitions a worker is active on. */
+static json_object *
+partitions_json(const struct evbus_slot *sl, int n)
+{
+	json_object	*a = json_object_new_array();
+	int		 p;
+
+	for (p = 0; p < n && p < EVBUS_SB_PART_WORDS * 64; p++)
+		if (sl->partitions[p / 64] & (1ULL << (p % 64)))
+			json_object_array_add(a, json_object_new_int(p));
+	return a;
+}
+
 static json_object *
 workers_json(const struct supervisor *sv, const struct view *v)
 {
@@ -211,6 +225,9 @@ workers_json(const struct supervisor *sv, const struct view *v)
 		add_u64(w, "malformed", sl->stats.malformed);
 		add_u64(w, "skipped", sl->stats.skipped);
 		add_u64(w, "reconnections", sl->stats.reconnections);
+		if (sv->conf->ordered)
+			json_object_object_add(w, "partitions",
+			    partitions_json(sl, sv->conf->partitions));
 		json_object_array_add(arr, w);
 	}
 	/* Scoreboard slots are reused in any order; operators read indices. */
@@ -303,6 +320,20 @@ add_error(char *buf, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The ordering of the group, and its partitions as the probe saw them. */
+static void
+probe_ordering(json_object *o, const struct evbus_config *c,
+    const struct evbus_probe *p)
+{
+	struct evbus_group_depth d;
+
+	memset(&d, 0, sizeof(d));
+	d.idle = p->idle;
+	d.deepest = p->deepest;
+	d.deepest_partition = p->deepest_partition;
+	evbus_ordering_json(o, c, p->queue_ok ? &d : NULL);
+}
+
 char *
 report_health(const struct supervisor *sv, int *healthy, size_t *len)
 {
@@ -385,6 +416,7 @@ report_health(const struct supervisor *sv, int *healthy, size_t *len)
 	json_object_object_add(d, "workers_consuming",
 	    json_object_new_int(v->consuming));
 	json_object_object_add(d, "source", json_object_new_string("evbusd"));
+	probe_ordering(d, c, &v->probe);
 	json_object_object_add(o, "details", d);
 	*healthy = ok;
 	free(v);
@@ -422,6 +454,7 @@ report_queue(const struct supervisor *sv, size_t *len)
 	json_object_object_add(o, "state", json_object_new_string(state));
 	json_object_object_add(o, "error", error ?
 	    json_object_new_string(error) : NULL);
+	probe_ordering(o, sv->conf, &v->probe);
 	if (sv->conf->enable_dlq) {
 		json_object_object_add(o, "dlq_name",
 		    json_object_new_string(sv->conf->dlq_queue_name));

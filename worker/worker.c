@@ -809,8 +809,9 @@ process(struct worker *w, amqp_envelope_t *env)
 		goto out;
 	}
 	if (w->ord != NULL)
-		log_warnx("message %s: retries used up in partition %d; the "
-		    "aggregate's later events go on without it", id,
+		log_warnx("message %s: %s in partition %d; the aggregate's "
+		    "later events go on without it", id, permanent ?
+		    "failed permanently" : "retries used up",
 		    ord_partition_of(w, env));
 	rc = send_on(w, env, retry_count, exhausted, etype, reason, id);
 	if (rc == 0)

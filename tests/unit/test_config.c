@@ -22,6 +22,9 @@
 #include "conf.h"
 #include "cu.h"
 
+/* 250 characters: a group name that leaves no room for suffixes. */
+#define G50	"ggggggggggggggggggggggggggggggggggggggggggggggggg" "g"
+#define G250	G50 G50 G50 G50 G50
 #define NAME	"t.conf"	/* file name in messages of string loads */
 
 enum vtype {
@@ -566,6 +569,19 @@ static const struct fail_case fail_cases[] = {
 	{ "queue_type = \"quorum\";\nauto_delete = true;", 1,
 	  { NAME ":2: auto_delete = true with queue_type = \"quorum\": "
 	    "quorum queues cannot be auto-deleted" }, NULL },
+	/* Ordered partitions. */
+	{ "ordering = \"sideways\";", 1,
+	  { NAME ":1: ordering: \"sideways\" is not none or aggregate" },
+	  NULL },
+	{ "ordering = \"aggregate\";\npartitions = 0;", 1,
+	  { NAME ":2: partitions: 0 is out of range (1..256)" }, NULL },
+	{ "partitions = 257;", 1,
+	  { NAME ":1: partitions: 257 is out of range (1..256)" }, NULL },
+	{ "ordering = \"aggregate\";\nexchange_name = \"e\";\n"
+	  "consumer_group = \"" G250 "\";\nenable_dlq = false;\n"
+	  "partitions = 10;", 1,
+	  { NAME ":3: partition exchange name (queue name + \".partitions\") "
+	    "\"e." }, NULL },
 
 	/* TLS files come in pairs. */
 	{ "rabbitmq_url = \"amqps://mq/\";\ncert_file = \"/c.pem\";", 1,
@@ -1408,6 +1424,21 @@ test_urls(void)
 	cfg = load_ok("quorum", "queue_type = \"Quorum\";");
 	if (cfg != NULL) {
 		CU_ASSERT_TRUE(cfg->quorum);
+		evbus_config_free(cfg);
+	}
+	cfg = load_ok("ordering default", "");
+	if (cfg != NULL) {
+		CU_ASSERT_FALSE(cfg->ordered);
+		CU_ASSERT_EQUAL(cfg->partitions, 16);
+		evbus_config_free(cfg);
+	}
+	cfg = load_ok("ordered", "ordering = \"Aggregate\";\npartitions = 4;\n"
+	    "exchange_name = \"x\";\nconsumer_group = \"g\";");
+	if (cfg != NULL) {
+		CU_ASSERT_TRUE(cfg->ordered);
+		CU_ASSERT_EQUAL(cfg->partitions, 4);
+		CU_ASSERT_STRING_EQUAL(cfg->partition_exchange_name,
+		    "x.g.partitions");
 		evbus_config_free(cfg);
 	}
 }
