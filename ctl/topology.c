@@ -24,11 +24,21 @@ cmd_declare(struct ctl *ctl, int argc, char *argv[])
 		ctl_warnx("%s", ctl->amqp.err);
 		return CTL_EX_FAIL;
 	}
-	printf("declared exchange %s (%s), queue %s%s%s\n",
-	    ctl->conf->exchange_name,
-	    evbus_exchange_type_str(ctl->conf->exchange_type),
-	    ctl->conf->queue_name, ctl->conf->enable_dlq ? ", DLQ " : "",
-	    ctl->conf->enable_dlq ? ctl->conf->dlq_queue_name : "");
+	if (ctl->conf->ordered)
+		printf("declared exchange %s (%s), partition exchange %s, "
+		    "partition queues %s.p0 .. p%d%s%s\n",
+		    ctl->conf->exchange_name,
+		    evbus_exchange_type_str(ctl->conf->exchange_type),
+		    ctl->conf->partition_exchange_name, ctl->conf->queue_name,
+		    ctl->conf->partitions - 1,
+		    ctl->conf->enable_dlq ? ", DLQ " : "",
+		    ctl->conf->enable_dlq ? ctl->conf->dlq_queue_name : "");
+	else
+		printf("declared exchange %s (%s), queue %s%s%s\n",
+		    ctl->conf->exchange_name,
+		    evbus_exchange_type_str(ctl->conf->exchange_type),
+		    ctl->conf->queue_name, ctl->conf->enable_dlq ? ", DLQ " :
+		    "", ctl->conf->enable_dlq ? ctl->conf->dlq_queue_name : "");
 	return CTL_EX_OK;
 }
 
@@ -98,8 +108,10 @@ do_bind(struct ctl *ctl, int argc, char *argv[], int unbind)
 				return CTL_EX_FAIL;
 			continue;
 		}
-		printf("%s queue %s %s exchange %s with key '%s'\n",
-		    unbind ? "unbound" : "bound", ctl->conf->queue_name,
+		printf("%s %s %s %s exchange %s with key '%s'\n",
+		    unbind ? "unbound" : "bound", ctl->conf->ordered ?
+		    "partition exchange" : "queue", ctl->conf->ordered ?
+		    ctl->conf->partition_exchange_name : ctl->conf->queue_name,
 		    unbind ? "from" : "to", ctl->conf->exchange_name, argv[i]);
 	}
 	return failed ? CTL_EX_FAIL : CTL_EX_OK;

@@ -499,3 +499,54 @@ evbus_ordering_json(json_object *o, const struct evbus_config *c,
 	json_object_object_add(o, "deepest_partition_messages",
 	    json_object_new_int64((int64_t)d->deepest));
 }
+
+int
+evbus_topology_leftovers(struct evbus_amqp *a, amqp_channel_t ch,
+    const struct evbus_config *c, char *msg, size_t len)
+{
+	char		 q[EVBUS_NAME_MAX + 1], err[512];
+	uint64_t	 m, n;
+	int		 rc;
+
+	msg[0] = '\0';
+	if (c->ordered) {
+		rc = evbus_queue_depth(a, ch, c->queue_name, &m, &n, err,
+		    sizeof(err));
+		if (rc == 0) {
+			snprintf(msg, len, "queue %s (of ordering = \"none\") "
+			    "still exists with %llu message(s) and %llu "
+			    "consumer(s): it stays bound to %s and fills up "
+			    "unconsumed; once drained, delete it", c->queue_name,
+			    (unsigned long long)m, (unsigned long long)n,
+			    c->exchange_name);
+			return 1;
+		}
+		if (rc == -2)
+			return -1;
+		evbus_partition_queue_name(c, c->partitions, q, sizeof(q));
+		rc = evbus_queue_depth(a, ch, q, &m, &n, err, sizeof(err));
+		if (rc == 0) {
+			snprintf(msg, len, "partition queue %s exists (from a "
+			    "larger partitions setting?) with %llu message(s): "
+			    "it stays bound to %s and takes a share of the "
+			    "events that no worker consumes; drain it and "
+			    "delete the partition queues beyond p%d", q,
+			    (unsigned long long)m, c->partition_exchange_name,
+			    c->partitions - 1);
+			return 1;
+		}
+		return rc == -2 ? -1 : 0;
+	}
+	evbus_partition_queue_name(c, 0, q, sizeof(q));
+	rc = evbus_queue_depth(a, ch, q, &m, &n, err, sizeof(err));
+	if (rc == 0) {
+		snprintf(msg, len, "partition queue %s (of ordering = "
+		    "\"aggregate\") still exists with %llu message(s): the "
+		    "exchange %s.partitions stays bound to %s and fills the "
+		    "partitions unconsumed; once drained, delete them and that "
+		    "exchange", q, (unsigned long long)m, c->queue_name,
+		    c->exchange_name);
+		return 1;
+	}
+	return rc == -2 ? -1 : 0;
+}

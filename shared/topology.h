@@ -61,6 +61,15 @@ int	 evbus_group_depth(struct evbus_amqp *a, amqp_channel_t ch,
 	    char *err, size_t errlen);
 
 /*
+ * What another ordering mode (or a larger partitions) left behind: the
+ * group's queue when ordered, partition queues otherwise, a partition
+ * beyond the last.  1 with msg saying what and what to do, 0 when there
+ * is nothing, -1 when the connection failed.
+ */
+int	 evbus_topology_leftovers(struct evbus_amqp *a, amqp_channel_t ch,
+	    const struct evbus_config *c, char *msg, size_t len);
+
+/*
  * Add "ordering" to a status object, and with ordering = "aggregate" the
  * partitions and, when d is given, how they stand.
  */

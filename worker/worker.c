@@ -217,7 +217,7 @@ connect_all(struct worker *w)
 	const struct evbus_config *c = w->conf;
 	amqp_basic_consume_ok_t	*ok;
 	int			 rc;
-	char			 what[300];
+	char			 what[1024];
 
 	if ((rc = open_conn(w, &w->consumer, "consumer")) != 0) {
 		snprintf(w->err, sizeof(w->err), "%s", w->consumer.err);
@@ -234,6 +234,10 @@ connect_all(struct worker *w)
 	}
 	if ((rc = wpub_start(w)) != 0)
 		goto fail;
+	/* One worker says what a change of ordering left behind. */
+	if (w->index == 0 && evbus_topology_leftovers(&w->consumer,
+	    CONSUME_CHANNEL, c, what, sizeof(what)) == 1)
+		log_warnx("%s", what);
 	if (c->ordered) {
 		if ((rc = ord_subscribe_own(w)) != 0)
 			goto fail;
@@ -1064,9 +1068,20 @@ worker_run(struct worker *w, volatile sig_atomic_t *stop)
 		if (!first)
 			w->stats->reconnections++;
 		first = 0;
-		log_info("consuming from %s on %s as %s (prefetch %d, "
-		    "heartbeat %ds)", c->queue_name, w->consumer.where,
-		    w->consumer_name, c->prefetch_count, w->consumer.heartbeat);
+		if (c->ordered)
+			log_info("consuming %s.p0 .. p%d in order on %s as %s "
+			    "(owns the partitions p mod %d = %d, stands by "
+			    "for the others; prefetch %d per partition, "
+			    "heartbeat %ds)", c->queue_name, c->partitions - 1,
+			    w->consumer.where, w->consumer_name,
+			    w->sb != NULL && w->sb->pool > 0 ?
+			    (int)w->sb->pool : 1, w->index, c->prefetch_count,
+			    w->consumer.heartbeat);
+		else
+			log_info("consuming from %s on %s as %s (prefetch %d, "
+			    "heartbeat %ds)", c->queue_name, w->consumer.where,
+			    w->consumer_name, c->prefetch_count,
+			    w->consumer.heartbeat);
 		wproc_node(w, w->consumer.where);
 		wproc_state(w, WPROC_CONSUMING);
 		started = now_mono();
