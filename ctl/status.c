@@ -263,6 +263,11 @@ print_stats(json_object *o)
 	printf("workers:        %lld consuming of %lld running (%lld wanted)\n",
 	    (long long)jint(o, "workers_consuming"), (long long)jint(o, "workers"),
 	    (long long)jint(o, "workers_wanted"));
+	if (json_object_object_get(o, "partitions") != NULL)
+		printf("ordering:       by aggregate over %lld partitions "
+		    "(%lld without a consumer)\n",
+		    (long long)jint(o, "partitions"),
+		    (long long)jint(o, "partitions_without_consumer"));
 	printf("consumed:       %lld (%lld ok, %lld failed attempts, %lld "
 	    "skipped)\n", (long long)jint(o, "events_consumed"),
 	    (long long)jint(o, "events_processed_success"),

@@ -235,6 +235,21 @@ workers_json(const struct supervisor *sv, const struct view *v)
 	return arr;
 }
 
+/* The ordering of the group, and its partitions as the probe saw them. */
+static void
+probe_ordering(json_object *o, const struct evbus_config *c,
+    const struct evbus_probe *p)
+{
+	struct evbus_group_depth d;
+
+	memset(&d, 0, sizeof(d));
+	d.idle = p->idle;
+	d.deepest = p->deepest;
+	d.deepest_partition = p->deepest_partition;
+	evbus_ordering_json(o, c, p->queue_ok ? &d : NULL);
+}
+
+
 char *
 report_stats(const struct supervisor *sv, size_t *len)
 {
@@ -282,6 +297,7 @@ report_stats(const struct supervisor *sv, size_t *len)
 	    json_object_new_int(v->consuming));
 	json_object_object_add(o, "workers_wanted",
 	    json_object_new_int(sv->target));
+	probe_ordering(o, sv->conf, &v->probe);
 	add_u64(o, "restarts", sv->sb->restarts);
 	add_u64(o, "crashes", sv->sb->crashes);
 	add_u64(o, "poison_messages", t->poisoned);
@@ -318,20 +334,6 @@ add_error(char *buf, size_t len, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf + l, len - l, fmt, ap);
 	va_end(ap);
-}
-
-/* The ordering of the group, and its partitions as the probe saw them. */
-static void
-probe_ordering(json_object *o, const struct evbus_config *c,
-    const struct evbus_probe *p)
-{
-	struct evbus_group_depth d;
-
-	memset(&d, 0, sizeof(d));
-	d.idle = p->idle;
-	d.deepest = p->deepest;
-	d.deepest_partition = p->deepest_partition;
-	evbus_ordering_json(o, c, p->queue_ok ? &d : NULL);
 }
 
 char *
