@@ -12,22 +12,67 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
 static int	 log_foreground = 1;
+static int	 log_journal;	/* stderr is journald's: "<N>" prefixes */
 static int	 log_verbose;
 static char	 log_prefix[64] = "evbus";
+
+/*
+ * Is stderr the journal?  systemd sets $JOURNAL_STREAM to "dev:inode" of
+ * the stream it connected; a redirected stderr has another one.
+ */
+static int
+stderr_is_journal(void)
+{
+	const char		*env = getenv("JOURNAL_STREAM");
+	struct stat		 st;
+	unsigned long long	 dev, ino;
+
+	if (env == NULL || sscanf(env, "%llu:%llu", &dev, &ino) != 2)
+		return 0;
+	if (fstat(STDERR_FILENO, &st) == -1)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
 
 void
 log_init(int foreground, int verbose, int facility)
 {
 	log_foreground = foreground;
 	log_verbose = verbose;
+	log_journal = foreground && stderr_is_journal();
 	if (!foreground)
 		openlog(log_prefix, LOG_PID | LOG_NDELAY, facility);
 	tzset();
+}
+
+int
+log_syslog_available(char *why, size_t len)
+{
+	struct sockaddr_un	 sun;
+	int			 fd, ok;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	strlcpy(sun.sun_path, _PATH_LOG, sizeof(sun.sun_path));
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1) {
+		snprintf(why, len, "socket: %s", strerror(errno));
+		return 0;
+	}
+	ok = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+	if (!ok)
+		snprintf(why, len, "%s: %s", _PATH_LOG, strerror(errno));
+	close(fd);
+	return ok;
 }
 
 /* Set the prefix every later message of this process carries. */
@@ -75,7 +120,11 @@ vlog(int pri, const char *fmt, va_list ap)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (log_foreground) {
 		/* One write per line so lines of several processes interleave whole. */
-		fprintf(stderr, "%s: %s\n", log_prefix, msg);
+		if (log_journal)
+			fprintf(stderr, "<%d>%s: %s\n", LOG_PRI(pri), log_prefix,
+			    msg);
+		else
+			fprintf(stderr, "%s: %s\n", log_prefix, msg);
 		fflush(stderr);
 	} else
 		syslog(pri, "%s: %s", log_prefix, msg);

@@ -8,6 +8,7 @@
 #define EVBUS_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 #ifndef __dead
 #define __dead __attribute__((__noreturn__))
@@ -34,6 +35,12 @@ __dead void fatal(const char *, ...)
 	    __attribute__((__format__(printf, 1, 2)));
 __dead void fatalx(const char *, ...)
 	    __attribute__((__format__(printf, 1, 2)));
+
+/*
+ * 1 when syslog's socket (/dev/log) takes messages; else 0 with why, so a
+ * daemon about to detach can say on stderr that its log would be lost.
+ */
+int	log_syslog_available(char *why, size_t len);
 
 /*
  * Rate limiting for repeating conditions (broker down): returns 1 when a

@@ -293,8 +293,8 @@ supervisor_run(struct evbus_config *conf, const char *conf_path,
 	struct pollfd		 pfd[1 + 1 + EVBUS_MAX_CLIENTS];
 	struct control_asked	 asked;
 	pid_t			 otherpid;
-	char			 err[2048], c[64];
-	int			 n, nfds;
+	char			 err[2048], c[64], why[256];
+	int			 n, nfds, syslog_ok = 1;
 
 	if ((sv = calloc(1, sizeof(*sv))) == NULL)
 		fatal("calloc");
@@ -351,10 +351,25 @@ supervisor_run(struct evbus_config *conf, const char *conf_path,
 		if (conf_path[0] != '/' &&
 		    (abs = realpath(conf_path, NULL)) != NULL)
 			sv->conf_path = abs;
-		if (daemon(0, 0) == -1)
+		/*
+		 * No syslog to take the messages (a container, a minimal
+		 * system): say so, and keep logging to stderr rather than
+		 * into nothing.
+		 */
+		syslog_ok = log_syslog_available(why, sizeof(why));
+		if (!syslog_ok)
+			log_warnx("syslog is not available (%s): logging to "
+			    "stderr, which stays open; run evbusd in the "
+			    "foreground (-d) under systemd or another "
+			    "supervisor, or start a syslog daemon", why);
+		if (daemon(0, !syslog_ok) == -1)
 			fatal("daemon");
 		pidfile_write(pfh);
-		log_init(0, log_getverbose(), conf->syslog_facility_code);
+		if (syslog_ok)
+			log_init(0, log_getverbose(),
+			    conf->syslog_facility_code);
+		else
+			sv->foreground = 1;	/* logs to stderr (SIGUSR1) */
 	}
 
 	if ((sv->sb = evbus_sb_create(EVBUS_SB_MAX_SLOTS)) == NULL)
@@ -369,6 +384,7 @@ supervisor_run(struct evbus_config *conf, const char *conf_path,
 	    sv->target, conf->queue_name, conf->status_socket);
 	probe_start(sv);
 	children_start(sv);
+	notify_init(sv);
 
 	for (;;) {
 		if (sv_sigchld) {
@@ -381,6 +397,7 @@ supervisor_run(struct evbus_config *conf, const char *conf_path,
 			log_info("stopping: waiting up to %.0fs for %d worker(s) "
 			    "to finish their message", sv->conf->shutdown_timeout,
 			    children_alive(sv));
+			notify_stopping(sv);
 			children_stop_all(sv, SIGTERM);
 			if (sv->probe_pid > 0)
 				kill(sv->probe_pid, SIGTERM);
@@ -390,7 +407,9 @@ supervisor_run(struct evbus_config *conf, const char *conf_path,
 			break;
 		if (sv_sighup && !sv->stopping) {
 			sv_sighup = 0;
+			notify_reloading(sv);
 			do_reload(sv);
+			notify_now(sv);
 			conf = sv->conf;
 		}
 		while (sv_sigttin > 0 && !sv->stopping) {
@@ -411,6 +430,7 @@ supervisor_run(struct evbus_config *conf, const char *conf_path,
 			}
 		}
 		children_tick(sv);
+		notify_tick(sv);
 		if (!sv->stopping && sv->probe_pid == 0 &&
 		    sv_now() >= sv->probe_restart_at)
 			probe_start(sv);

@@ -3,7 +3,7 @@
  * the status socket, signals.  The supervisor never runs plugin code.
  *
  * Calls run one way: daemon.c (the loop; it owns the state and acts)
- * calls children.c, control.c and probe.c; control.c calls report.c,
+ * calls children.c, control.c, probe.c and notify.c; control.c calls report.c,
  * which reads probe results (probe.c); everyone may call sys.c, which
  * calls nothing here.
  */
@@ -52,6 +52,16 @@ struct child {
 	char		 watchdog_cause[64];
 };
 
+/* What systemd was told (notify.c). */
+struct notify_state {
+	double		 watchdog_every;	/* s; 0: no WatchdogSec */
+	double		 watchdog_at;
+	double		 status_at;
+	int		 ready;		/* READY=1 sent */
+	int		 reloading;	/* RELOADING=1 sent, READY=1 not yet */
+	char		 last[512];	/* the last STATUS= sent */
+};
+
 struct client {
 	int		 fd;
 	uid_t		 uid;
@@ -86,6 +96,7 @@ struct supervisor {
 	int			 exit_status;
 	char			 exit_reason[256];
 	int			 foreground;
+	struct notify_state	 notify;
 };
 
 /* Signal flags, set by handlers, acted on by the loop. */
@@ -112,6 +123,13 @@ int	 children_alive(const struct supervisor *sv);
 int	 children_count(const struct supervisor *sv, enum child_state st);
 void	 children_reload(struct supervisor *sv);
 pid_t	 sv_fork_worker(struct supervisor *sv, int slot, int index);
+
+/* notify.c: systemd (sd_notify); no-ops without it. */
+void	 notify_init(struct supervisor *sv);
+void	 notify_tick(struct supervisor *sv);	/* every turn of the loop */
+void	 notify_reloading(struct supervisor *sv);
+void	 notify_stopping(struct supervisor *sv);
+void	 notify_now(struct supervisor *sv);	/* next tick sends STATUS= */
 
 /* probe.c */
 void	 probe_start(struct supervisor *sv);

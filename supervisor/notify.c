@@ -1,0 +1,143 @@
+/*
+ * notify.c: telling systemd how the service stands (Type=notify): READY=1
+ * once every wanted worker consumes, RELOADING=1 then READY=1 around a
+ * reload, STOPPING=1, STATUS= lines with the pool's state, and WATCHDOG=1
+ * from the supervisor's loop when the unit sets WatchdogSec= (a loop that
+ * hangs stops feeding it, and systemd restarts the service).  Without
+ * libsystemd at build time, or when not started by systemd (no
+ * $NOTIFY_SOCKET), every call does nothing.
+ *
+ * Called by daemon.c only; reads the pool from struct supervisor and the
+ * scoreboard, calls nothing in the supervisor but sys.c.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef HAVE_LIBSYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+#include "log.h"
+#include "supervisor.h"
+
+#define STATUS_EVERY	2.0	/* s between STATUS= updates (when changed) */
+
+static void
+notify(const char *what)
+{
+#ifdef HAVE_LIBSYSTEMD
+	sd_notify(0, what);
+#else
+	(void)what;
+#endif
+}
+
+/* Workers wanted that are consuming, and the pool's counters. */
+static int
+consuming(const struct supervisor *sv, uint64_t *consumed, uint64_t *failed)
+{
+	const struct evbus_scoreboard *sb = sv->sb;
+	int	 s, n = 0;
+
+	*consumed = sb->retired.events_consumed;
+	*failed = sb->retired.events_processed_failed;
+	for (s = 0; s < EVBUS_SB_MAX_SLOTS; s++) {
+		const struct child *c = &sv->children[s];
+		const struct evbus_slot *sl = &sb->slots[s];
+
+		if (c->state != CHILD_RUNNING && c->state != CHILD_RETIRING)
+			continue;
+		*consumed += __atomic_load_n(&sl->stats.events_consumed,
+		    __ATOMIC_RELAXED);
+		*failed += __atomic_load_n(&sl->stats.events_processed_failed,
+		    __ATOMIC_RELAXED);
+		if (c->state == CHILD_RUNNING && c->index < sv->target &&
+		    __atomic_load_n(&sl->state, __ATOMIC_RELAXED) ==
+		    EVBUS_SLOT_CONSUMING)
+			n++;
+	}
+	return n;
+}
+
+void
+notify_init(struct supervisor *sv)
+{
+	struct notify_state	*ns = &sv->notify;
+
+	memset(ns, 0, sizeof(*ns));
+#ifdef HAVE_LIBSYSTEMD
+	{
+		uint64_t usec = 0;
+
+		if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
+			ns->watchdog_every = usec / 1e6 / 2;
+			log_info("systemd watchdog: every %.1fs",
+			    ns->watchdog_every * 2);
+		}
+	}
+#endif
+	notify("STATUS=starting the workers");
+}
+
+void
+notify_reloading(struct supervisor *sv)
+{
+	sv->notify.reloading = 1;
+	notify("RELOADING=1\nSTATUS=reloading the configuration");
+}
+
+void
+notify_stopping(struct supervisor *sv)
+{
+	notify("STOPPING=1\nSTATUS=stopping: workers finish their message");
+}
+
+void
+notify_tick(struct supervisor *sv)
+{
+	struct notify_state	*ns = &sv->notify;
+	uint64_t		 consumed, failed;
+	double			 now = sv_now();
+	char			 msg[512];
+	int			 n, ready;
+
+	if (ns->watchdog_every > 0 && now >= ns->watchdog_at) {
+		notify("WATCHDOG=1");
+		ns->watchdog_at = now + ns->watchdog_every;
+	}
+	if (sv->stopping || now < ns->status_at)
+		return;
+	ns->status_at = now + STATUS_EVERY;
+	n = consuming(sv, &consumed, &failed);
+	ready = n >= sv->target && sv->reload_pending == 0;
+	if (ready)
+		snprintf(msg, sizeof(msg), "%sSTATUS=%d of %d workers consuming "
+		    "%s; %llu events consumed, %llu failed attempts",
+		    !ns->ready || ns->reloading ? "READY=1\n" : "", n,
+		    sv->target, sv->conf->queue_name,
+		    (unsigned long long)consumed, (unsigned long long)failed);
+	else
+		snprintf(msg, sizeof(msg), "STATUS=%s: %d of %d workers "
+		    "consuming %s (see the log); %llu events consumed",
+		    ns->reloading ? "reloading" : ns->ready ? "degraded" :
+		    "starting", n, sv->target, sv->conf->queue_name,
+		    (unsigned long long)consumed);
+	/* The same STATUS= again is not sent; a READY=1 always is. */
+	if (strncmp(msg, "READY=1", 7) != 0 && strcmp(msg, ns->last) == 0)
+		return;
+	if (ready) {
+		ns->ready = 1;
+		ns->reloading = 0;
+	}
+	strlcpy(ns->last, msg, sizeof(ns->last));
+	notify(msg);
+}
+
+void
+notify_now(struct supervisor *sv)
+{
+	sv->notify.status_at = 0;
+}
