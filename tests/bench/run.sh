@@ -15,12 +15,17 @@
 #             (RSS of the supervisor and of each worker);
 #   publish   confirmed pipelined vs unconfirmed (publish_bench);
 #   cluster   on a 3-node cluster (tests/cluster.sh): consume and publish
-#             with confirms, quorum vs classic queues.
+#             with confirms, quorum vs classic queues;
+#   ordered   ordered partitions (ordering = "aggregate", 16 partitions) vs
+#             unordered, with the no-op and the 1 ms handler, 1/2/4/8
+#             workers, on events of BENCH_AGGS aggregates interleaved.
 # Every figure is the median of BENCH_RUNS runs (default 3).
 # Environment: BENCH_ONLY (sections to run, e.g. "consume latency"; all by
-# default), BENCH_N (messages per run, 20000), BENCH_SIZE (bytes, 512),
-# BENCH_RUNS, BENCH_RATE (latency run, msgs/s, 1000), BENCH_WAIT_N
-# (messages per "wait" run, 3000), BENCH_PYTHON (/usr/bin/python3).
+# default: consume wait python latency restart cluster publish ordered),
+# BENCH_N (messages per run, 20000), BENCH_SIZE (bytes, 512), BENCH_RUNS,
+# BENCH_RATE (latency run, msgs/s, 1000), BENCH_WAIT_N (messages per "wait"
+# and ordered 1 ms run, 3000), BENCH_AGGS (aggregates of the ordered
+# section, 1024), BENCH_PYTHON (/usr/bin/python3).
 set -u
 : "${EVBUS_SRCDIR:?run through make bench}"
 : "${EVBUS_BUILDDIR:?run through make bench}"
@@ -75,7 +80,8 @@ rate_of() {
 }
 
 # conf WORKERS PREFETCH [WAIT_US [DONE_AT]]; CONF_URL (a libconfig value),
-# CONF_X (exchange) and CONF_QT (queue type) change the broker and queue.
+# CONF_X (exchange) and CONF_QT (queue type) change the broker and queue;
+# CONF_ORD=P turns on ordered partitions, P of them.
 conf() {
 	cat > "$T/evbusd.conf" <<EOF
 rabbitmq_url = ${CONF_URL:-\"$URL\"};
@@ -89,6 +95,7 @@ plugin_dir = "$T/plugins";
 status_socket = "$T/evbusd.sock";
 pid_file = "$T/evbusd.pid";
 heartbeat = 30;
+${CONF_ORD:+ordering = \"aggregate\"; partitions = $CONF_ORD;}
 handlers = { noop = { out = "$T/noop"; wait_us = ${3:-0};
     counter = "$T/count"; done = "$T/done"; done_at = ${4:-0}; }; };
 EOF
@@ -155,12 +162,20 @@ baseline_run() {	# PREFETCH -> msgs/s
 	rate_of "$T/base.out"
 }
 
-evbus_run() {	# WORKERS PREFETCH [WAIT_US [N]] -> msgs/s; PRE_URL preloads
+# evbus_run WORKERS PREFETCH [WAIT_US [N]] -> msgs/s; PRE_URL preloads,
+# or PRE_FILE (N events, JSON lines) is published by evbusctl through the
+# exchange, so its routing and its partitions apply.
+evbus_run() {
 	local n=${4:-$N}
 	conf "$1" "$2" "${3:-0}" "$n"
 	rm -f "$T"/noop.*
-	"$CB" preload "${PRE_URL:-$URL}" "${CONF_X:-bench}.g" "$n" "$SIZE" ||
-	    return 1
+	if [ -n "${PRE_FILE:-}" ]; then
+		"$B/evbusctl" -f "$T/evbusd.conf" publish --no-declare \
+		    --window 1000 -i "$PRE_FILE" > /dev/null || return 1
+	else
+		"$CB" preload "${PRE_URL:-$URL}" "${CONF_X:-bench}.g" "$n" \
+		    "$SIZE" || return 1
+	fi
 	arm || return 1
 	start_evbusd nowait
 	if ! wait_done "$n"; then
@@ -421,4 +436,140 @@ fi
 if want publish && [ -x "$B/tests/bench/publish_bench" ]; then
 	printf '\npublishing (publish_bench)\n'
 	"$B/tests/bench/publish_bench" "$URL" "$N" "$SIZE"
+fi
+
+# Ordered partitions (issue 15) vs unordered, side by side in interleaved
+# rounds: the same events, BENCH_AGGS aggregates with random UUIDs and
+# their versions interleaved (so the consistent-hash exchange spreads them
+# over the partitions), published by evbusctl through each mode's own
+# exchange.  "ord/unord" is the median of the per-round ratios, "1->4" of
+# the per-round ratios of 4 workers to 1 (the goal: 3.5x ordered), and
+# "events/busiest's" the most 4 workers could gain over 1 with the load
+# each run gave its busiest worker (a partition has one consumer).
+agg_events() {	# agg_events N FILE
+	awk -v n="$1" -v a="${BENCH_AGGS:-1024}" -v size="$SIZE" \
+	    -v seed="$RANDOM$$" '
+	function hex(k,   s, i) {
+		for (i = 0; i < k; i++)
+			s = s sprintf("%x", int(rand() * 16))
+		return s
+	}
+	function uuid() {
+		return hex(8) "-" hex(4) "-4" hex(3) "-" \
+		    substr("89ab", int(rand() * 4) + 1, 1) hex(3) "-" hex(12)
+	}
+	BEGIN {
+		srand(seed)
+		for (i = 0; i < a; i++)
+			id[i] = uuid()
+		for (i = 0; i < (size > 400 ? size - 400 : 1); i++)
+			pad = pad "x"
+		for (i = 0; i < n; i++)
+			printf "{\"event_id\":\"%s\",\"event_type\":" \
+			    "\"BenchEvent\",\"aggregate_type\":\"Bench\"," \
+			    "\"aggregate_id\":\"%s\",\"aggregate_version\":" \
+			    "%d,\"pad\":\"%s\"}\n", uuid(), id[i % a],
+			    int(i / a) + 1, pad
+	}' > "$2"
+}
+OPARTS=16
+ord_run() {	# ord_run u|o WORKERS WAIT_US N -> msgs/s
+	local v q
+	if [ "$1" = o ]; then
+		v=$(CONF_X=bencho CONF_ORD=$OPARTS PRE_FILE=$T/agg.$4.jsonl \
+		    evbus_run "$2" 10 "$3" "$4")
+	else
+		v=$(CONF_X=benchu PRE_FILE=$T/agg.$4.jsonl \
+		    evbus_run "$2" 10 "$3" "$4")
+	fi
+	if [[ ! "$v" =~ ^[0-9]+$ ]]; then
+		# What a failed run left must not count in the next one.
+		for q in benchu.g $(seq -f "bencho.g.p%g" 0 $((OPARTS - 1))); do
+			bash "$EVBUS_SRCDIR/tests/broker.sh" ctl "$T/broker" \
+			    purge_queue "$q" > /dev/null 2>&1
+		done
+		echo "ordered: a run ($1, $2 workers) failed; evbusd's log" \
+		    "ends:" >&2
+		tail -n 5 "$T/evbusd.log" >&2
+		v=NA
+	else
+		# The most one worker could gain: all events / the busiest's.
+		echo "$1$2.$3 $(awk '/^count/ { t += $2; if ($2 > m) m = $2 }
+		    END { if (m) printf "%.2f\n", t / m }' "$T"/noop.*)" \
+		    >> "$T/even"
+	fi
+	echo "$v"
+}
+orow() {	# orow LABEL KEY: unordered and ordered msgs/s, their ratio
+	printf '%-34s %10s %10s %10s\n' "$1" \
+	    "$(awk -v k="u$2" '$1 == k { print $3 }' "$T/rates" | median)" \
+	    "$(awk -v k="o$2" '$1 == k { print $3 }' "$T/rates" | median)" \
+	    "$(awk -v k="o$2" '$1 == k && $3 ~ /^[0-9.]+$/ && $4 > 0 {
+	        printf "%.2f\n", $3 / $4 }' "$T/rates" | median)"
+}
+scale_of() {	# scale_of u|o: median per-round ratio of 4 workers to 1
+	awk -v k="$1" '$3 !~ /^[0-9.]+$/ { next }
+	    $1 == k "w4" { w4[$2] = $3 } $1 == k "w1" { w1[$2] = $3 }
+	    END { for (r in w4) if (w1[r] > 0)
+	        printf "%.2f\n", w4[r] / w1[r] }' "$T/rates" | median | as_x
+}
+as_x() { sed 's/^[0-9.]*$/&x/'; }	# a figure becomes "<figure>x"
+# ord_spread N X: how the hash spreads the N events over the partitions
+# (the fullest bounds what more workers can gain), on exchange X, whose
+# queues keep them: the placement depends on aggregate_id alone.
+ord_spread() {
+	CONF_X=$2 CONF_ORD=$OPARTS conf 1 10
+	"$B/evbusctl" -f "$T/evbusd.conf" declare > /dev/null &&
+	    "$B/evbusctl" -f "$T/evbusd.conf" publish --no-declare \
+	    --window 1000 -i "$T/agg.$1.jsonl" > /dev/null ||
+	    { echo "n/a"; return; }
+	bash "$EVBUS_SRCDIR/tests/broker.sh" ctl "$T/broker" list_queues -q \
+	    name messages | awk -v q="$2.g.p" '
+	    index($1, q) == 1 && substr($1, length(q) + 1) ~ /^[0-9]+$/ {
+	    if (!n++ || $2 < lo) lo = $2; if ($2 > hi) hi = $2; t += $2 }
+	    END { printf "min %d, max %d (even %d)\n", lo, hi, n ? t / n : 0 }'
+}
+ord_declare() {
+	CONF_X=benchu conf 1 10
+	"$B/evbusctl" -f "$T/evbusd.conf" declare > /dev/null || return 1
+	CONF_X=bencho CONF_ORD=$OPARTS conf 1 10
+	"$B/evbusctl" -f "$T/evbusd.conf" declare > /dev/null
+}
+if want ordered && ! ord_declare; then
+	printf '\nordered: evbusctl declare failed; section skipped\n'
+elif want ordered; then
+	WN=${BENCH_WAIT_N:-3000}
+	agg_events "$N" "$T/agg.$N.jsonl"
+	agg_events "$WN" "$T/agg.$WN.jsonl"
+	spreadn=$(ord_spread "$N" benchs1)
+	spreadw=$(ord_spread "$WN" benchs2)
+	: > "$T/rates"
+	: > "$T/even"
+	for r in $(seq 1 "$RUNS"); do
+		for h in n w; do
+			if [ "$h" = n ]; then us=0 n=$N; else us=1000 n=$WN; fi
+			for w in 1 2 4 8; do
+				u=$(ord_run u "$w" "$us" "$n")
+				rec "u$h$w" "$r" "$u" "$u"
+				o=$(ord_run o "$w" "$us" "$n")
+				rec "o$h$w" "$r" "$o" "$u"
+			done
+		done
+	done
+	printf '\n%-34s %10s %10s %10s\n' "$OPARTS partitions, prefetch 10" \
+	    "unordered" "ordered" "ord/unord"
+	for h in n w; do
+		l="1 ms handler"
+		[ "$h" = n ] && l="no-op handler"
+		for w in 1 2 4 8; do
+			orow "$l, $w worker(s)" "$h$w"
+		done
+	done
+	printf '%-34s %10s %10s %10s\n' "1 ms handler, 1->4 workers" \
+	    "$(scale_of u)" "$(scale_of o)" "(goal 3.5x)"
+	printf '%-34s %10s %10s\n' "1 ms, 4 workers: events/busiest's" \
+	    "$(awk '$1 == "u4.1000" { print $2 }' "$T/even" | median | as_x)" \
+	    "$(awk '$1 == "o4.1000" { print $2 }' "$T/even" | median | as_x)"
+	printf '%-34s %s\n' "events per partition, of $N" "$spreadn" \
+	    "events per partition, of $WN" "$spreadw"
 fi
