@@ -9,10 +9,11 @@
  * the heads and handles them.
  *
  * Order holds because a partition's next message starts only after the
- * previous one is settled and the broker has taken the ack: the ack is
- * followed by a basic.qos on the same channel, and the partition waits for
- * its qos-ok (a barrier per message, pipelined across partitions).  A
- * crash then redelivers at most the message being handled.  A failing
+ * previous one is settled and the broker has taken the ack: each partition
+ * is consumed with a prefetch of 1, so the broker sends its next message
+ * only once it has processed the previous ack (one round trip per message
+ * and partition, pipelined across partitions).  A crash then redelivers at
+ * most the message being handled, never one already acked.  A failing
  * message is retried in place after its backoff while its partition waits
  * (other partitions go on).
  *
@@ -59,7 +60,6 @@ struct pending {
 struct part {
 	amqp_channel_t		 ch;		/* 0: not subscribed */
 	int			 active;	/* got a delivery on ch */
-	int			 barrier;	/* ack sent, its qos-ok not in */
 	int			 attempts;	/* failed runs of the head */
 	double			 ready_at;	/* head runs not before (mono) */
 	double			 released_at;
@@ -110,7 +110,6 @@ forget(struct ordered *o, struct part *pt)
 	drop_pending(pt);
 	pt->ch = 0;
 	pt->active = 0;
-	pt->barrier = 0;
 	pt->attempts = 0;
 	pt->ready_at = 0;
 }
@@ -235,8 +234,8 @@ subscribe(struct worker *w, int p)
 	}
 	o->chan[ch] = (int16_t)p;
 	pt->ch = ch;
-	if (amqp_basic_qos(w->consumer.conn, ch, 0,
-	    (uint16_t)c->prefetch_count, 0) == NULL) {
+	/* Prefetch 1: the next delivery is the broker's ack receipt. */
+	if (amqp_basic_qos(w->consumer.conn, ch, 0, 1, 0) == NULL) {
 		rc = evbus_amqp_fail_last(&w->consumer, ch, "basic.qos");
 		snprintf(w->err, sizeof(w->err), "%s", w->consumer.err);
 		forget(o, pt);
@@ -332,7 +331,7 @@ ord_maintain(struct worker *w, double now)
 			continue;
 		}
 		if (!pt->active || owns(w, p) || pt->attempts > 0 ||
-		    pt->barrier || now - pt->released_at < RELEASE_EVERY)
+		    now - pt->released_at < RELEASE_EVERY)
 			continue;
 		if (owner_consuming(w, p) && release(w, p) == -1)
 			return -1;
@@ -381,7 +380,7 @@ ord_next(struct worker *w, double now, double *wait, int *attempts)
 	for (i = 0; i < o->np; i++) {
 		p = (o->rr + i) % o->np;
 		pt = &o->p[p];
-		if (pt->head == NULL || pt->barrier)
+		if (pt->head == NULL)
 			continue;
 		if (pt->ready_at > now) {
 			if (pt->ready_at - now < *wait)
@@ -429,41 +428,16 @@ ord_done(struct worker *w, amqp_envelope_t *env, int again, double delay)
 int
 ord_ack(struct worker *w, amqp_envelope_t *env)
 {
-	struct part		*pt = part_of(w->ord, env);
-	amqp_basic_qos_t	 req;
-	int			 st;
+	int	 st;
 
 	st = amqp_basic_ack(w->consumer.conn, env->channel,
 	    env->delivery_tag, 0);
-	if (st == AMQP_STATUS_OK) {
-		memset(&req, 0, sizeof(req));
-		req.prefetch_count = (uint16_t)w->conf->prefetch_count;
-		st = amqp_send_method(w->consumer.conn, env->channel,
-		    AMQP_BASIC_QOS_METHOD, &req);
-	}
 	if (st != AMQP_STATUS_OK) {
 		evbus_amqp_fail_status(&w->consumer, st, "basic.ack");
 		snprintf(w->err, sizeof(w->err), "%s", w->consumer.err);
 		return -1;
 	}
-	if (pt != NULL)
-		pt->barrier = 1;
 	return 0;
-}
-
-int
-ord_frame(struct worker *w, const amqp_frame_t *f)
-{
-	struct ordered	*o = w->ord;
-	int		 p;
-
-	if (f->frame_type != AMQP_FRAME_METHOD ||
-	    f->payload.method.id != AMQP_BASIC_QOS_OK_METHOD)
-		return 0;
-	p = f->channel <= MAX_CHANNELS ? o->chan[f->channel] : -1;
-	if (p >= 0 && o->p[p].ch == f->channel)
-		o->p[p].barrier = 0;
-	return 1;
 }
 
 void

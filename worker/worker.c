@@ -465,8 +465,8 @@ ack_now(struct worker *w, amqp_envelope_t *env)
 
 /*
  * Settle a message: finished (copied = 0), or handed on as a retry or DLQ
- * copy (copied = 1).  In ordered mode every ack is followed by a barrier
- * that holds the partition until the broker has taken it (ordered.c).
+ * copy (copied = 1).  In ordered mode each message is acked at once on its
+ * partition's channel (ordered.c).
  */
 static int
 settle(struct worker *w, amqp_envelope_t *env, int copied)
@@ -852,8 +852,6 @@ other_frame(struct worker *w)
 		snprintf(w->err, sizeof(w->err), "%s", w->consumer.err);
 		return -1;
 	}
-	if (w->ord != NULL && ord_frame(w, &f))
-		return 0;
 	if (f.frame_type != AMQP_FRAME_METHOD)
 		return 0;
 	switch (f.payload.method.id) {
@@ -925,9 +923,8 @@ consume(struct worker *w)
 /*
  * consume() for ordering = "aggregate": deliveries from every partition
  * channel go into their partition's line (ordered.c); a head that may run
- * is handled once nothing more waits to be read, so a partition's barrier
- * reply and other partitions' deliveries are never held up by a handler
- * that could wait.
+ * is handled once nothing more waits to be read, so other partitions'
+ * deliveries are never held up by a handler that could wait.
  */
 static int
 consume_ordered(struct worker *w)
@@ -1071,11 +1068,11 @@ worker_run(struct worker *w, volatile sig_atomic_t *stop)
 		if (c->ordered)
 			log_info("consuming %s.p0 .. p%d in order on %s as %s "
 			    "(owns the partitions p mod %d = %d, stands by "
-			    "for the others; prefetch %d per partition, "
+			    "for the others; prefetch 1 per partition, "
 			    "heartbeat %ds)", c->queue_name, c->partitions - 1,
 			    w->consumer.where, w->consumer_name,
 			    w->sb != NULL && w->sb->pool > 0 ?
-			    (int)w->sb->pool : 1, w->index, c->prefetch_count,
+			    (int)w->sb->pool : 1, w->index,
 			    w->consumer.heartbeat);
 		else
 			log_info("consuming from %s on %s as %s (prefetch %d, "

@@ -138,7 +138,7 @@ void	 wproc_partitions(struct worker *w, const uint64_t *bits);
  * connecting, ord_subscribe_own(); each turn ord_maintain(); every
  * delivery to ord_take(); ord_next() gives a head that may run now, and
  * after process() ord_done() drops it (or keeps it for an in-place retry
- * in again_in seconds); other frames go to ord_frame() first.
+ * in again_in seconds).
  */
 int	 ord_init(struct worker *w);
 void	 ord_reset(struct worker *w);		/* connection gone */
@@ -150,7 +150,6 @@ amqp_envelope_t *ord_next(struct worker *w, double now, double *wait,
 void	 ord_done(struct worker *w, amqp_envelope_t *env, int again,
 	    double delay);
 int	 ord_ack(struct worker *w, amqp_envelope_t *env);	/* 0, -1 */
-int	 ord_frame(struct worker *w, const amqp_frame_t *f);	/* 1: taken */
 void	 ord_stop(struct worker *w);		/* graceful: give all up */
 int	 ord_partition_of(const struct worker *w, const amqp_envelope_t *env);
 
