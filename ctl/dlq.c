@@ -155,6 +155,12 @@ jstr_or_null(const char *s)
 	return s[0] ? json_object_new_string(s) : NULL;
 }
 
+static json_object *
+jint(long n)
+{
+	return json_object_new_int64(n);
+}
+
 /* How many messages the DLQ holds now (passive declare); -1 on error. */
 static long
 dlq_depth(struct ctl *ctl)
@@ -181,10 +187,15 @@ dlq_count(struct ctl *ctl)
 
 	if ((n = dlq_depth(ctl)) == -1)
 		return CTL_EX_FAIL;
-	if (ctl->json)
-		printf("{\"queue\":\"%s\",\"count\":%ld}\n",
-		    ctl->conf->dlq_queue_name, n);
-	else
+	if (ctl->json) {
+		json_object	*o = json_object_new_object();
+
+		json_object_object_add(o, "queue",
+		    json_object_new_string(ctl->conf->dlq_queue_name));
+		json_object_object_add(o, "count", json_object_new_int64(n));
+		ctl_json_print(o);
+		json_object_put(o);
+	} else
 		printf("%ld\n", n);
 	return CTL_EX_OK;
 }
@@ -251,8 +262,7 @@ dlq_list(struct ctl *ctl, long limit, int with_body)
 	if (give_back(ctl, last) == -1)
 		r = -1;
 	if (ctl->json)
-		printf("%s\n", json_object_to_json_string_ext(arr,
-		    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+		ctl_json_print(arr);
 	else if (n == 0 && r == 0)
 		printf("(the DLQ %s is empty)\n", ctl->conf->dlq_queue_name);
 	json_object_put(arr);
@@ -313,7 +323,7 @@ replay_progress(const struct ctl *ctl, struct replay_count *rc, int final)
 {
 	double	 now;
 
-	if (ctl->json || !isatty(STDERR_FILENO))
+	if (ctl->json || !ctl_tty_controls(STDERR_FILENO))
 		return;
 	if (final) {
 		if (rc->shown > 0)
@@ -328,18 +338,32 @@ replay_progress(const struct ctl *ctl, struct replay_count *rc, int final)
 	    rc->scanned, rc->depth, rc->matched, rc->matched - rc->failed);
 }
 
-/* The closing count: scanned = matched + not matched, depth = replayed + left. */
+/*
+ * The closing count: scanned = matched + not matched, depth = replayed +
+ * left.  The JSON also names the ids asked for and not found.
+ */
 static void
 replay_report(const struct ctl *ctl, const struct replay_count *rc,
-    int to_group)
+    int to_group, json_object *not_found)
 {
 	const struct evbus_config *c = ctl->conf;
+	json_object	*o;
 
 	if (ctl->json) {
-		printf("{\"depth\":%ld,\"scanned\":%ld,\"matched\":%ld,"
-		    "\"replayed\":%ld,\"failed\":%ld,\"left\":%ld}\n",
-		    rc->depth, rc->scanned, rc->matched, rc->replayed,
-		    rc->failed, rc->depth - rc->replayed);
+		o = json_object_new_object();
+		json_object_object_add(o, "queue",
+		    json_object_new_string(c->dlq_queue_name));
+		json_object_object_add(o, "depth", jint(rc->depth));
+		json_object_object_add(o, "scanned", jint(rc->scanned));
+		json_object_object_add(o, "matched", jint(rc->matched));
+		json_object_object_add(o, "replayed", jint(rc->replayed));
+		json_object_object_add(o, "failed", jint(rc->failed));
+		json_object_object_add(o, "left",
+		    jint(rc->depth - rc->replayed));
+		json_object_object_add(o, "not_found",
+		    json_object_get(not_found));
+		ctl_json_print(o);
+		json_object_put(o);
 		return;
 	}
 	if (to_group && c->ordered)
@@ -393,6 +417,7 @@ dlq_replay(struct ctl *ctl, char **ids, int nids, int all,
 	int32_t			 usec;
 	int			 n, i, r;
 	int			*hit, missing = 0;
+	json_object		*not_found;
 
 	memset(&rs, 0, sizeof(rs));
 	memset(&cnt, 0, sizeof(cnt));
@@ -521,14 +546,20 @@ dlq_replay(struct ctl *ctl, char **ids, int nids, int all,
 	free(rs.status);
 	free(rs.reason);
 	replay_progress(ctl, &cnt, 1);
-	replay_report(ctl, &cnt, to_group);
+	not_found = json_object_new_array();
 	for (i = 0; !all && i < nids; i++)
 		if (!hit[i]) {
 			missing++;
+			json_object_array_add(not_found,
+			    json_object_new_string(ids[i]));
+		}
+	replay_report(ctl, &cnt, to_group, not_found);
+	for (i = 0; !all && i < nids; i++)
+		if (!hit[i])
 			ctl_warnx("message %s not found in %s (%ld messages "
 			    "looked at)", ids[i], c->dlq_queue_name,
 			    cnt.scanned);
-		}
+	json_object_put(not_found);
 	free(hit);
 	return cnt.failed || missing ? CTL_EX_FAIL : CTL_EX_OK;
 }
@@ -562,9 +593,16 @@ dlq_purge(struct ctl *ctl, int yes)
 		dlq_fail(ctl, what);
 		return CTL_EX_FAIL;
 	}
-	if (ctl->json)
-		printf("{\"purged\":%u}\n", ok->message_count);
-	else
+	if (ctl->json) {
+		json_object	*o = json_object_new_object();
+
+		json_object_object_add(o, "queue",
+		    json_object_new_string(ctl->conf->dlq_queue_name));
+		json_object_object_add(o, "purged",
+		    json_object_new_int64(ok->message_count));
+		ctl_json_print(o);
+		json_object_put(o);
+	} else
 		printf("purged %u message(s) from %s\n", ok->message_count,
 		    ctl->conf->dlq_queue_name);
 	return CTL_EX_OK;
@@ -588,10 +626,14 @@ cmd_dlq(struct ctl *ctl, int argc, char *argv[])
 	int		 ch, body = 0, all = 0, to_group = 0, yes = 0, rc;
 
 	if (argc < 2) {
-		ctl_warnx("usage: dlq count|list|replay|purge");
+		ctl_warnx("usage: dlq count|list|replay|purge (evbusctl help "
+		    "dlq)");
 		return CTL_EX_USAGE;
 	}
 	sub = argv[1];
+	if (strcmp(sub, "count") != 0 && strcmp(sub, "list") != 0 &&
+	    strcmp(sub, "replay") != 0 && strcmp(sub, "purge") != 0)
+		return ctl_unknown("dlq ", sub);
 	argc--;
 	argv++;
 	optind = 0;
@@ -638,12 +680,6 @@ cmd_dlq(struct ctl *ctl, int argc, char *argv[])
 	}
 	if (strcmp(sub, "replay") != 0 && argc > 0) {
 		ctl_warnx("dlq %s: unexpected argument %s", sub, argv[0]);
-		return CTL_EX_USAGE;
-	}
-	if (strcmp(sub, "count") != 0 && strcmp(sub, "list") != 0 &&
-	    strcmp(sub, "replay") != 0 && strcmp(sub, "purge") != 0) {
-		ctl_warnx("unknown dlq command %s (count, list, replay, purge)",
-		    sub);
 		return CTL_EX_USAGE;
 	}
 	if (ctl_admin_channel(ctl) == -1)

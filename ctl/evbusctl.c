@@ -18,41 +18,29 @@
 #include "ctl.h"
 #include "log.h"
 
-#define DEFAULT_CONF	SYSCONFDIR "/evbus/evbusd.conf"
+static int	cmd_version(struct ctl *, int, char **);
 
+/*
+ * The commands; help.c has what each one says about itself.  help and
+ * version need no configuration.
+ */
 static const struct ctl_cmd commands[] = {
-	{ "status", cmd_status, "status [--json] [--socket PATH]",
-	  "aggregate statistics of the running evbusd, per handler and worker" },
-	{ "health", cmd_health, "health [--json] [--broker] [--socket PATH]",
-	  "health of the running evbusd (exit 1 when unhealthy, 69 when "
-	  "evbusd does not answer); --broker checks the broker alone" },
-	{ "queue", cmd_queue, "queue [--json] [--broker] [--socket PATH]",
-	  "the group's queue: messages, consumers, state; from evbusd, "
-	  "else (or with --broker) from the broker, the source named" },
-	{ "workers", cmd_workers, "workers [--json] [--socket PATH]",
-	  "the worker processes of the running evbusd" },
-	{ "metrics", cmd_metrics, "metrics [--socket PATH]",
-	  "Prometheus/OpenMetrics text" },
-	{ "scale", cmd_scale, "scale N|+N|-N", "set the number of workers" },
-	{ "reload", cmd_reload, "reload",
-	  "re-read the configuration and plugins (like SIGHUP)" },
-	{ "stop", cmd_stop, "stop", "stop evbusd gracefully (like SIGTERM)" },
-	{ "dlq", cmd_dlq,
-	  "dlq count | list [--limit N] [--body] | replay ID... | replay --all\n"
-	  "\t\t[--filter event_type=T] [--to-group] | purge [--yes]",
-	  "inspect and manage the group's dead-letter queue" },
-	{ "publish", cmd_publish,
-	  "publish [--ordered] [--best-effort] [--window N] [--no-declare]\n"
-	  "\t\t[--traceparent TP] [--tracestate TS] [-i FILE | JSON]",
-	  "publish events (one JSON object, a JSON array or JSON lines)" },
-	{ "declare", cmd_declare, "declare",
-	  "declare the exchanges, queues and bindings of the configuration" },
-	{ "bind", cmd_bind, "bind [--event-type] KEY...",
-	  "bind the group's queue to the exchange with a routing key or "
-	  "an Aggregate.EventType" },
-	{ "unbind", cmd_unbind, "unbind [--event-type] KEY...",
-	  "remove such a binding" },
-	{ NULL, NULL, NULL, NULL }
+	{ "status", cmd_status },
+	{ "health", cmd_health },
+	{ "queue", cmd_queue },
+	{ "workers", cmd_workers },
+	{ "metrics", cmd_metrics },
+	{ "scale", cmd_scale },
+	{ "reload", cmd_reload },
+	{ "stop", cmd_stop },
+	{ "dlq", cmd_dlq },
+	{ "publish", cmd_publish },
+	{ "declare", cmd_declare },
+	{ "bind", cmd_bind },
+	{ "unbind", cmd_unbind },
+	{ "version", cmd_version },
+	{ "help", cmd_help },
+	{ NULL, NULL }
 };
 
 void
@@ -67,23 +55,108 @@ ctl_warnx(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-static void
-usage(FILE *fp)
+/*
+ * Every --json output: one JSON value on one line (jq, grep and line-
+ * oriented scripts read it alike), "/" unescaped.
+ */
+void
+ctl_json_print(json_object *o)
 {
-	const struct ctl_cmd	*c;
+	printf("%s\n", json_object_to_json_string_ext(o,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+}
 
-	fprintf(fp, "usage: evbusctl [-jv] [-f FILE] [--url URL] COMMAND [ARGS]\n"
-	    "\n"
-	    "  -f, --config FILE  configuration (default %s if it exists)\n"
-	    "      --url URL      broker URL, overrides rabbitmq_url\n"
-	    "                     (password also from $" EVBUS_PASSWORD_ENV ")\n"
-	    "  -j, --json         machine-readable output\n"
-	    "  -v, --verbose      say more\n"
-	    "  -h, --help         this text\n"
-	    "  -V, --version      show the version\n"
-	    "\ncommands:\n", DEFAULT_CONF);
-	for (c = commands; c->name != NULL; c++)
-		fprintf(fp, "  %s\n\t%s\n", c->usage, c->help);
+/* An SGR escape for code when colour is on, else "". */
+const char *
+ctl_sgr(const struct ctl *ctl, const char *code)
+{
+	static char	 buf[4][16];
+	static int	 n;
+
+	if (!ctl->color)
+		return "";
+	n = (n + 1) % 4;
+	snprintf(buf[n], sizeof(buf[n]), "\033[%sm", code);
+	return buf[n];
+}
+
+/* May fd take cursor controls (a progress line's \r\033[K)? */
+int
+ctl_tty_controls(int fd)
+{
+	const char	*term = getenv("TERM");
+
+	return isatty(fd) && term != NULL && term[0] != '\0' &&
+	    strcmp(term, "dumb") != 0;
+}
+
+/*
+ * Colour on standard output: only on a terminal that is not dumb, and
+ * never with NO_COLOR set to anything (no-color.org), --no-color or JSON.
+ */
+static int
+want_color(const struct ctl *ctl, int no_color)
+{
+	const char	*nc = getenv("NO_COLOR");
+
+	return !no_color && !ctl->json && (nc == NULL || nc[0] == '\0') &&
+	    ctl_tty_controls(STDOUT_FILENO);
+}
+
+/* evbusctl version [--json] */
+static int
+cmd_version(struct ctl *ctl, int argc, char *argv[])
+{
+	json_object	*o;
+
+	(void)argv;
+	if (argc > 1) {
+		ctl_warnx("usage: evbusctl version [--json]");
+		return CTL_EX_USAGE;
+	}
+	if (!ctl->json) {
+		printf("evbusctl %s\n", PACKAGE_VERSION);
+		return CTL_EX_OK;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "name", json_object_new_string("evbusctl"));
+	json_object_object_add(o, "version",
+	    json_object_new_string(PACKAGE_VERSION));
+	ctl_json_print(o);
+	json_object_put(o);
+	return CTL_EX_OK;
+}
+
+/*
+ * The options every command takes after its name too (git-style), taken
+ * out of argv before the command parses its own: -j/--json and
+ * --no-color; -h/--help prints the command's help instead.  Returns the
+ * new argc, or -1 when help was asked for.  "--" ends the options.
+ */
+static int
+common_opts(struct ctl *ctl, int argc, char *argv[], int *no_color)
+{
+	int	 i, j;
+
+	for (i = j = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			while (i < argc)
+				argv[j++] = argv[i++];
+			break;
+		}
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0)
+			return -1;
+		if (strcmp(argv[i], "--json") == 0 ||
+		    strcmp(argv[i], "-j") == 0)
+			ctl->json = 1;
+		else if (strcmp(argv[i], "--no-color") == 0)
+			*no_color = 1;
+		else
+			argv[j++] = argv[i];
+	}
+	argv[j] = NULL;
+	return j;
 }
 
 int
@@ -187,6 +260,7 @@ main(int argc, char *argv[])
 		{ "config",	required_argument,	NULL, 'f' },
 		{ "url",	required_argument,	NULL, 'u' },
 		{ "json",	no_argument,		NULL, 'j' },
+		{ "no-color",	no_argument,		NULL, 'C' },
 		{ "verbose",	no_argument,		NULL, 'v' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ "version",	no_argument,		NULL, 'V' },
@@ -194,8 +268,8 @@ main(int argc, char *argv[])
 	};
 	struct ctl		 ctl;
 	const struct ctl_cmd	*c;
-	const char		*path = DEFAULT_CONF, *url = NULL;
-	int			 ch, explicit = 0, rc;
+	const char		*path = CTL_DEFAULT_CONF, *url = NULL;
+	int			 ch, explicit = 0, no_color = 0, n, rc;
 
 	memset(&ctl, 0, sizeof(ctl));
 	/*
@@ -217,34 +291,44 @@ main(int argc, char *argv[])
 		case 'j':
 			ctl.json = 1;
 			break;
+		case 'C':
+			no_color = 1;
+			break;
 		case 'v':
 			ctl.verbose++;
 			log_setverbose(ctl.verbose);
 			break;
 		case 'h':
-			usage(stdout);
+			ctl_usage(stdout);
 			return CTL_EX_OK;
 		case 'V':
 			printf("evbusctl %s\n", PACKAGE_VERSION);
 			return CTL_EX_OK;
 		default:
-			usage(stderr);
+			fprintf(stderr, "usage: evbusctl [-jvV] [-f FILE] "
+			    "[--url URL] [--no-color] COMMAND [ARGS]\n"
+			    "(evbusctl help: commands, options, exit "
+			    "statuses)\n");
 			return CTL_EX_USAGE;
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc < 1) {
-		usage(stderr);
+		ctl_usage(stderr);
 		return CTL_EX_USAGE;
 	}
 	for (c = commands; c->name != NULL; c++)
 		if (strcmp(c->name, argv[0]) == 0)
 			break;
-	if (c->name == NULL) {
-		ctl_warnx("unknown command: %s (see evbusctl --help)", argv[0]);
-		return CTL_EX_USAGE;
-	}
+	if (c->name == NULL)
+		return ctl_unknown("", argv[0]);
+	if ((n = common_opts(&ctl, argc, argv, &no_color)) == -1)
+		return ctl_help_command(argc, argv);
+	argc = n;
+	ctl.color = want_color(&ctl, no_color);
+	if (c->fn == cmd_help || c->fn == cmd_version)
+		return c->fn(&ctl, argc, argv);
 	if (load_conf(&ctl, path, explicit) == -1)
 		return CTL_EX_CONFIG;
 	if (url != NULL && set_url(&ctl, url) == -1)

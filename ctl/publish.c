@@ -246,6 +246,7 @@ cmd_publish(struct ctl *ctl, int argc, char *argv[])
 		{ "input",	required_argument,	NULL, 'i' },
 		{ "traceparent", required_argument,	NULL, 't' },
 		{ "tracestate",	required_argument,	NULL, 's' },
+		{ "json",	no_argument,		NULL, 'j' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct evbus_config	*c = ctl->conf;
@@ -261,7 +262,7 @@ cmd_publish(struct ctl *ctl, int argc, char *argv[])
 	FILE			*fp;
 
 	window = (size_t)c->max_concurrent_publishes;
-	while ((ch = getopt_long(argc, argv, "obw:ni:t:s:", longopts,
+	while ((ch = getopt_long(argc, argv, "obw:ni:t:s:j", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'o': ordered = 1; break;
@@ -270,6 +271,7 @@ cmd_publish(struct ctl *ctl, int argc, char *argv[])
 		case 'i': input = optarg; break;
 		case 't': parent = optarg; break;
 		case 's': state = optarg; break;
+		case 'j': ctl->json = 1; break;
 		case 'w':
 			window = (size_t)strtonum(optarg, 1, 100000, &errstr);
 			if (errstr != NULL) {
@@ -395,10 +397,22 @@ cmd_publish(struct ctl *ctl, int argc, char *argv[])
 			    "no confirm");
 	}
 	failed = b.n - published;
-	if (ctl->json)
-		printf("{\"total\":%zu,\"published\":%zu,\"failed\":%zu,"
-		    "\"chunks\":%zu}\n", b.n, published, failed, chunks);
-	else
+	if (ctl->json) {
+		json_object	*o = json_object_new_object();
+
+		json_object_object_add(o, "ok",
+		    json_object_new_boolean(failed == 0));
+		json_object_object_add(o, "total",
+		    json_object_new_int64((int64_t)b.n));
+		json_object_object_add(o, "published",
+		    json_object_new_int64((int64_t)published));
+		json_object_object_add(o, "failed",
+		    json_object_new_int64((int64_t)failed));
+		json_object_object_add(o, "chunks",
+		    json_object_new_int64((int64_t)chunks));
+		ctl_json_print(o);
+		json_object_put(o);
+	} else
 		printf("published %zu of %zu events (%zu failed, %zu "
 		    "chunk%s)\n", published, b.n, failed, chunks,
 		    chunks == 1 ? "" : "s");

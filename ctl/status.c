@@ -205,8 +205,7 @@ jdbl(json_object *o, const char *k)
 static void
 print_json(json_object *o)
 {
-	printf("%s\n", json_object_to_json_string_ext(o,
-	    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	ctl_json_print(o);
 }
 
 /*
@@ -309,12 +308,14 @@ print_stats(json_object *o)
 }
 
 static void
-print_health(json_object *o, const char *source)
+print_health(const struct ctl *ctl, json_object *o, const char *source)
 {
 	json_object	*d;
+	int		 yes;
 
-	printf("healthy:     %s\n", json_object_get_boolean(
-	    json_object_object_get(o, "healthy")) ? "yes" : "NO");
+	yes = json_object_get_boolean(json_object_object_get(o, "healthy"));
+	printf("healthy:     %s%s%s\n", ctl_sgr(ctl, yes ? CTL_SGR_GREEN :
+	    CTL_SGR_RED), yes ? "yes" : "NO", ctl_sgr(ctl, CTL_SGR_RESET));
 	printf("source:      %s\n", source);
 	printf("connection:  %s\n", jstr(o, "connection_status"));
 	printf("channel:     %s\n", jstr(o, "channel_status"));
@@ -338,13 +339,16 @@ print_health(json_object *o, const char *source)
 }
 
 static void
-print_queue(json_object *o, const char *source)
+print_queue(const struct ctl *ctl, json_object *o, const char *source)
 {
+	int	 bad = strcmp(jstr(o, "state"), "error") == 0;
+
 	printf("queue:      %s\n", jstr(o, "name"));
 	printf("source:     %s\n", source);
 	printf("messages:   %lld\n", (long long)jint(o, "message_count"));
 	printf("consumers:  %lld\n", (long long)jint(o, "consumer_count"));
-	printf("state:      %s\n", jstr(o, "state"));
+	printf("state:      %s%s%s\n", ctl_sgr(ctl, bad ? CTL_SGR_RED :
+	    CTL_SGR_GREEN), jstr(o, "state"), ctl_sgr(ctl, CTL_SGR_RESET));
 	if (json_object_object_get(o, "error") != NULL)
 		printf("error:      %s\n", jstr(o, "error"));
 	if (json_object_object_get(o, "partitions") != NULL)
@@ -503,8 +507,8 @@ broker_health(struct ctl *ctl, int *healthy)
 }
 
 /*
- * Fix: --json/-j after the command was accepted but ignored by scale,
- * reload and stop (status and friends look for it themselves).
+ * The options of the status socket commands.  --json/-j is taken out of
+ * argv by evbusctl.c for every command; -j stays here for "-bj".
  */
 static int
 opts(struct ctl *ctl, int argc, char *argv[], int *direct)
@@ -536,9 +540,6 @@ simple(struct ctl *ctl, int argc, char *argv[], const char *req)
 	char		*ans;
 	int		 unreachable, direct = 0, i;
 
-	for (i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "-j") == 0)
-			ctl->json = 1;
 	if ((i = opts(ctl, argc, argv, &direct)) == -1 || i != argc)
 		return CTL_EX_USAGE;
 	if ((ans = ask(ctl, req, &unreachable)) == NULL) {
@@ -547,7 +548,12 @@ simple(struct ctl *ctl, int argc, char *argv[], const char *req)
 		return CTL_EX_UNAVAILABLE;
 	}
 	if (strcmp(req, "metrics") == 0) {
-		fputs(ans, stdout);
+		if (ctl->json) {
+			o = ctl_metrics_json(ans);
+			print_json(o);
+			json_object_put(o);
+		} else
+			fputs(ans, stdout);
 		free(ans);
 		return CTL_EX_OK;
 	}
@@ -649,7 +655,7 @@ cmd_health(struct ctl *ctl, int argc, char *argv[])
 	if (ctl->json)
 		print_json(o);
 	else
-		print_health(o, source);
+		print_health(ctl, o, source);
 	json_object_put(o);
 	return healthy ? CTL_EX_OK : CTL_EX_FAIL;
 }
@@ -689,18 +695,23 @@ cmd_queue(struct ctl *ctl, int argc, char *argv[])
 	if (ctl->json)
 		print_json(o);
 	else
-		print_queue(o, source);
+		print_queue(ctl, o, source);
 	ok = strcmp(jstr(o, "state"), "error") != 0;
 	json_object_put(o);
 	return ok ? CTL_EX_OK : CTL_EX_FAIL;
 }
 
-/* scale N, reload, stop: commands that change evbusd. */
+/*
+ * scale N, reload, stop: commands that change evbusd.  The JSON is
+ * evbusctl's own, one layout for the three (docs/schemas/scale.json...):
+ * {"ok": true, "command": "scale", "workers": N}; evbusd's answer
+ * ({"ok":true,"reloading":1}) is not passed on as it is.
+ */
 static int
 change(struct ctl *ctl, const char *req)
 {
-	json_object	*o;
-	char		*ans;
+	json_object	*o, *r, *w;
+	char		*ans, cmd[16];
 	int		 unreachable;
 
 	if ((ans = ask(ctl, req, &unreachable)) == NULL) {
@@ -713,9 +724,18 @@ change(struct ctl *ctl, const char *req)
 		json_object_put(o);
 		return CTL_EX_FAIL;
 	}
-	if (ctl->json)
-		print_json(o);
-	else
+	if (ctl->json) {
+		snprintf(cmd, sizeof(cmd), "%.*s", (int)strcspn(req, " "), req);
+		r = json_object_new_object();
+		json_object_object_add(r, "ok", json_object_new_boolean(1));
+		json_object_object_add(r, "command", json_object_new_string(cmd));
+		if (strcmp(cmd, "scale") == 0 &&
+		    json_object_object_get_ex(o, "workers", &w))
+			json_object_object_add(r, "workers",
+			    json_object_new_int(json_object_get_int(w)));
+		print_json(r);
+		json_object_put(r);
+	} else
 		printf("ok: %s\n", req);
 	json_object_put(o);
 	free(ans);

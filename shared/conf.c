@@ -32,6 +32,7 @@
 #include <libconfig.h>
 
 #include "conf_int.h"
+#include "suggest.h"
 #include "xmalloc.h"
 
 #define CONF_MAX_SIZE	(1024 * 1024)	/* a config file larger is a mistake */
@@ -122,37 +123,6 @@ conf_seen(const struct conf_ctx *ctx, const char *name)
 	return ctx->seen[i];
 }
 
-/* Edit distance of two short names, '-' and '_' and case alike. */
-static size_t
-name_distance(const char *a, const char *b)
-{
-	size_t	 la = strlen(a), lb = strlen(b), i, j, prev, tmp, cost;
-	size_t	 row[64];
-	int	 ca, cb;
-
-	if (la >= 64 || lb >= 64)
-		return SIZE_MAX;
-	for (j = 0; j <= lb; j++)
-		row[j] = j;
-	for (i = 1; i <= la; i++) {
-		prev = row[0];
-		row[0] = i;
-		for (j = 1; j <= lb; j++) {
-			ca = a[i - 1] == '-' ? '_' : tolower((u_char)a[i - 1]);
-			cb = b[j - 1] == '-' ? '_' : tolower((u_char)b[j - 1]);
-			cost = ca == cb ? 0 : 1;
-			tmp = row[j];
-			row[j] = prev + cost;
-			if (row[j - 1] + 1 < row[j])
-				row[j] = row[j - 1] + 1;
-			if (tmp + 1 < row[j])
-				row[j] = tmp + 1;
-			prev = tmp;
-		}
-	}
-	return row[lb];
-}
-
 /* The key a misspelt name most likely meant, or NULL. */
 static const char *
 conf_suggest(const char *name)
@@ -161,13 +131,13 @@ conf_suggest(const char *name)
 	size_t		 i, d, bestd = 3;
 
 	for (i = 0; i < conf_nkeys; i++) {
-		d = name_distance(name, conf_keys[i].name);
+		d = evbus_name_distance(name, conf_keys[i].name);
 		if (d < bestd) {
 			bestd = d;
 			best = conf_keys[i].name;
 		}
 	}
-	if (best == NULL && name_distance(name, CONF_HANDLERS) < 3)
+	if (best == NULL && evbus_name_distance(name, CONF_HANDLERS) < 3)
 		best = CONF_HANDLERS;
 	return best;
 }
