@@ -4,9 +4,12 @@
  * A handler is a shared object (.so) in evbusd's plugin_dir that exports
  * one symbol, `evbus_handler`, a struct evbus_handler filled in with
  * EVBUS_HANDLER_DECLARE().  This header is self-contained (only <stddef.h>,
- * <stdint.h>, <stdbool.h>) so plugins build with nothing but it:
+ * <stdint.h>, <stdbool.h>) so plugins build with nothing but it; the
+ * pkg-config module evbus-handler gives its -I flag and, as the variable
+ * plugindir, evbusd's default plugin_dir (see evbus-handler(3)):
  *
- *	cc -shared -fPIC -o myhandler.so myhandler.c
+ *	cc -shared -fPIC $(pkg-config --cflags evbus-handler) \
+ *	    -o myhandler.so myhandler.c
  *
  * Life cycle, per worker process (never in the supervisor):
  *
@@ -21,6 +24,19 @@
  *	   so plugin code needs no locking of its own state).
  *	4. fini() is called once when the worker stops cleanly.  A worker that
  *	   crashes or is killed does not call it.
+ *
+ * The configuration check also runs init().  Before evbusd accepts a
+ * configuration (at start, at each reload, and for `evbusd -n`) it loads
+ * every plugin in a throwaway child process, the "plugin check", with the
+ * workers' user and group, and calls init() then at once fini(), so that
+ * a plugin whose init() fails or crashes stops start-up or the reload
+ * instead of the workers.  In that process there is no broker connection:
+ * worker_index() returns -1, consumer_name() returns
+ * "<consumer_name>-check", and publish() fails ("publishing is not
+ * available here").  handle() is never called there.  init() should
+ * therefore only check its configuration and acquire what fini() releases;
+ * work that must happen once per real worker (opening a connection of its
+ * own, starting a thread, announcing itself) can test worker_index() >= 0.
  *
  * Delivery is at least once: a worker crash, a broker restart or a network
  * cut can hand the same event to handle() again (possibly in another
@@ -185,7 +201,12 @@ struct evbus_host_api {
 			    const struct evbus_event_view *cause,
 			    const char *json, char *err, size_t errlen);
 
-	/* This worker's index (0..workers-1) and consumer name. */
+	/*
+	 * This worker's index (0..workers-1) and consumer name
+	 * ("<consumer_name>-<index>").  In the plugin check process (see
+	 * the top of this file) the index is -1 and the name
+	 * "<consumer_name>-check".
+	 */
 	int		(*worker_index)(struct evbus_host *host);
 	const char	*(*consumer_name)(struct evbus_host *host);
 };
@@ -214,9 +235,13 @@ struct evbus_handler {
 	const char *const *event_types;
 
 	/*
-	 * Optional.  Called once per worker after fork.  Return 0 and set
-	 * *state (may stay NULL), or -1 to refuse to start: the worker then
-	 * exits as misconfigured and is not respawned; log why first.
+	 * Optional.  Called once per worker after fork, and once in the
+	 * plugin check process before the configuration is accepted (see
+	 * the top of this file).  Return 0 and set *state (may stay NULL),
+	 * or -1 to refuse to start: the check then rejects the
+	 * configuration (evbusd does not start, or a reload keeps the old
+	 * one), and a worker exits as misconfigured and is not respawned;
+	 * log why first.
 	 */
 	int		(*init)(const struct evbus_host_api *api,
 			    struct evbus_host *host, void **state);
