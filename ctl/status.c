@@ -230,26 +230,108 @@ print_partitions(json_object *w)
 	printf("\n");
 }
 
+/* "2d 03h", "3h 04m", "4m 05s", "6s". */
+static void
+human_duration(double secs, char *buf, size_t len)
+{
+	long long	 s = secs > 0 ? (long long)secs : 0;
+
+	if (s >= 86400)
+		snprintf(buf, len, "%lldd %02lldh", s / 86400, s % 86400 / 3600);
+	else if (s >= 3600)
+		snprintf(buf, len, "%lldh %02lldm", s / 3600, s % 3600 / 60);
+	else if (s >= 60)
+		snprintf(buf, len, "%lldm %02llds", s / 60, s % 60);
+	else
+		snprintf(buf, len, "%llds", s);
+}
+
 static void
 print_workers(json_object *arr)
 {
+	char	 up[32], last[32], flight[200], rss[32], cpu[16];
 	size_t	 i;
 
-	printf("%-5s %-8s %-11s %-28s %-24s %10s %8s %8s %s\n", "INDEX",
-	    "PID", "STATE", "CONSUMER", "NODE", "CONSUMED", "FAILED", "DLQ",
-	    "IN FLIGHT");
+	printf("%-5s %-8s %-10s %-8s %8s %8s %6s %-22s %9s %7s %6s %-9s %s\n",
+	    "INDEX", "PID", "STATE", "UP", "RESTARTS", "RSS", "CPU%", "NODE",
+	    "CONSUMED", "FAILED", "DLQ", "LAST", "IN FLIGHT");
 	for (i = 0; i < json_object_array_length(arr); i++) {
 		json_object *w = json_object_array_get_idx(arr, i);
 
-		printf("%-5lld %-8lld %-11s %-28s %-24s %10lld %8lld %8lld "
-		    "%s\n", (long long)jint(w, "index"),
-		    (long long)jint(w, "pid"), jstr(w, "state"),
-		    jstr(w, "consumer"), jstr(w, "node"),
+		human_duration(jdbl(w, "uptime_seconds"), up, sizeof(up));
+		if (json_object_object_get(w, "last_event_seconds_ago") != NULL) {
+			human_duration(jdbl(w, "last_event_seconds_ago"), last,
+			    sizeof(last));
+			strlcat(last, " ago", sizeof(last));
+		} else
+			snprintf(last, sizeof(last), "-");
+		if (json_object_object_get(w, "rss_bytes") != NULL)
+			snprintf(rss, sizeof(rss), "%.1fM",
+			    jdbl(w, "rss_bytes") / 1048576.0);
+		else
+			snprintf(rss, sizeof(rss), "-");
+		if (json_object_object_get(w, "cpu_percent") != NULL)
+			snprintf(cpu, sizeof(cpu), "%.1f", jdbl(w,
+			    "cpu_percent"));
+		else
+			snprintf(cpu, sizeof(cpu), "-");
+		if (json_object_object_get(w, "inflight") != NULL)
+			snprintf(flight, sizeof(flight), "%s (%.1fs)",
+			    jstr(w, "inflight"), jdbl(w, "inflight_seconds"));
+		else
+			snprintf(flight, sizeof(flight), "-");
+		printf("%-5lld %-8lld %-10s %-8s %8lld %8s %6s %-22s %9lld %7lld "
+		    "%6lld %-9s %s\n", (long long)jint(w, "index"),
+		    (long long)jint(w, "pid"), jstr(w, "state"), up,
+		    (long long)jint(w, "restarts"), rss, cpu, jstr(w, "node"),
 		    (long long)jint(w, "events_consumed"),
 		    (long long)jint(w, "events_processed_failed"),
-		    (long long)jint(w, "messages_sent_to_dlq"),
-		    jstr(w, "inflight"));
+		    (long long)jint(w, "messages_sent_to_dlq"), last, flight);
 		print_partitions(w);
+	}
+}
+
+
+/* Version, uptime, configuration, nodes and plugins. */
+static void
+print_about(json_object *o)
+{
+	json_object	*a, *p, *ev;
+	char		 up[32];
+	size_t		 i, j, n;
+
+	human_duration(jdbl(o, "supervisor_uptime_seconds"), up, sizeof(up));
+	printf("evbusd:         %s, up %s, config %s\n", jstr(o, "version"),
+	    up, jstr(o, "config"));
+	if (json_object_object_get_ex(o, "nodes", &a) &&
+	    json_object_is_type(a, json_type_array)) {
+		printf("nodes:          ");
+		n = json_object_array_length(a);
+		for (i = 0; i < n; i++)
+			printf("%s%s", i ? ", " : "", json_object_get_string(
+			    json_object_array_get_idx(a, i)));
+		printf("%s\n", n == 0 ? "(none connected)" : "");
+	}
+	if (!json_object_object_get_ex(o, "plugins", &a) ||
+	    !json_object_is_type(a, json_type_array))
+		return;
+	n = json_object_array_length(a);
+	if (n == 0)
+		printf("plugins:        (none)\n");
+	for (i = 0; i < n; i++) {
+		p = json_object_array_get_idx(a, i);
+		printf("%s%s %s (%s): ", i ? "                " :
+		    "plugins:        ", jstr(p, "name"), jstr(p, "version"),
+		    jstr(p, "file"));
+		if (!json_object_object_get_ex(p, "event_types", &ev) ||
+		    !json_object_is_type(ev, json_type_array))
+			printf("every event");
+		else
+			for (j = 0; j < json_object_array_length(ev); j++)
+				printf("%s%s", j ? ", " : "",
+				    json_object_get_string(
+				    json_object_array_get_idx(ev, j)));
+		printf("\n");
 	}
 }
 
@@ -259,6 +341,7 @@ print_stats(json_object *o)
 	json_object		*h, *w;
 	struct json_object_iterator it, end;
 
+	print_about(o);
 	printf("workers:        %lld consuming of %lld running (%lld wanted)\n",
 	    (long long)jint(o, "workers_consuming"), (long long)jint(o, "workers"),
 	    (long long)jint(o, "workers_wanted"));
@@ -267,21 +350,26 @@ print_stats(json_object *o)
 		    "(%lld without a consumer)\n",
 		    (long long)jint(o, "partitions"),
 		    (long long)jint(o, "partitions_without_consumer"));
-	printf("consumed:       %lld (%lld ok, %lld failed attempts, %lld "
-	    "skipped)\n", (long long)jint(o, "events_consumed"),
-	    (long long)jint(o, "events_processed_success"),
-	    (long long)jint(o, "events_processed_failed"),
-	    (long long)jint(o, "skipped"));
-	printf("retried:        %lld\n", (long long)jint(o, "retried"));
-	printf("dead-lettered:  %lld (%lld malformed, %lld poison)\n",
-	    (long long)jint(o, "dead_lettered"), (long long)jint(o, "malformed"),
-	    (long long)jint(o, "poison_messages"));
+	/* The accounting of report.c's add_accounting(): it adds up. */
+	printf("received:       %lld = %lld ok + %lld skipped (no handler) + "
+	    "%lld failed + %lld malformed + %lld poison + %lld in flight + "
+	    "%lld unsettled (redelivered)\n", (long long)jint(o, "received"),
+	    (long long)jint(o, "handled_ok"), (long long)jint(o, "skipped"),
+	    (long long)jint(o, "failed"), (long long)jint(o, "malformed"),
+	    (long long)jint(o, "poison_messages"),
+	    (long long)jint(o, "in_flight"), (long long)jint(o, "unsettled"));
+	printf("failures went:  %lld retried, %lld dead-lettered, %lld "
+	    "dropped\n", (long long)jint(o, "retried"),
+	    (long long)jint(o, "dead_lettered"), (long long)jint(o, "dropped"));
 	printf("published:      %lld\n", (long long)jint(o, "events_published"));
 	printf("restarts:       %lld (%lld crashes)\n",
 	    (long long)jint(o, "restarts"), (long long)jint(o, "crashes"));
 	printf("reconnections:  %lld\n", (long long)jint(o, "reconnections"));
 	printf("last consume:   %s\n", jstr(o, "last_consume_at"));
-	printf("last error:     %s\n", jstr(o, "last_error_at"));
+	printf("last error:     %s%s%s\n", jstr(o, "last_error_at"),
+	    json_object_object_get(o, "last_error") != NULL ? "  " : "",
+	    json_object_object_get(o, "last_error") != NULL ?
+	    jstr(o, "last_error") : "");
 	if (json_object_object_get_ex(o, "handlers", &h) &&
 	    json_object_object_length(h) > 0) {
 		printf("\n%-24s %10s %8s %8s %10s %10s %10s\n", "HANDLER",

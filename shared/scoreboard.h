@@ -25,6 +25,7 @@
 #define EVBUS_SB_POISON		64	/* messages remembered for crashing workers */
 #define EVBUS_SB_NODE_MAX	128	/* "host:port/vhost" of the broker node */
 #define EVBUS_SB_PART_WORDS	4	/* 256 partitions, one bit each */
+#define EVBUS_SB_ERROR_MAX	256	/* the last error's text */
 
 enum evbus_slot_state {
 	EVBUS_SLOT_EMPTY = 0,
@@ -49,6 +50,7 @@ struct evbus_slot {
 	uint64_t		 partitions[EVBUS_SB_PART_WORDS];
 	char			 inflight_id[EVBUS_SB_ID_MAX];	/* message id */
 	char			 node[EVBUS_SB_NODE_MAX];	/* connected to, or "" */
+	char			 last_error[EVBUS_SB_ERROR_MAX];	/* masked */
 	struct evbus_worker_stats stats;
 };
 

@@ -436,3 +436,55 @@ evbus_url_display(const struct evbus_url *u, char *buf, size_t len)
 		encode_append(buf, len, &o, u->vhost);
 	return buf;
 }
+
+char *
+evbus_mask_secrets(const char *s, char *buf, size_t len)
+{
+	const char	*p = s, *scheme, *end, *colon, *at;
+	size_t		 o = 0, n;
+
+	if (len == 0)
+		return buf;
+	while (*p != '\0' && o + 1 < len) {
+		if ((scheme = strstr(p, "://")) == NULL) {
+			n = strlen(p);
+			goto copy_rest;
+		}
+		/* The authority: up to '/', whitespace or the end. */
+		end = scheme + 3 + strcspn(scheme + 3, "/ \t\r\n\"'");
+		at = NULL;
+		for (colon = scheme + 3; colon < end; colon++)
+			if (*colon == '@')
+				at = colon;
+		colon = memchr(scheme + 3, ':', (size_t)(end - scheme - 3));
+		if (at == NULL || colon == NULL || colon > at) {
+			n = (size_t)(end - p);
+			if (o + n >= len)
+				n = len - o - 1;
+			memcpy(buf + o, p, n);
+			o += n;
+			p = end;
+			continue;
+		}
+		/* Up to and with the ':', then the mask, then from '@'. */
+		n = (size_t)(colon + 1 - p);
+		if (o + n >= len)
+			n = len - o - 1;
+		memcpy(buf + o, p, n);
+		o += n;
+		n = strlen("****");
+		if (o + n >= len)
+			n = len - o - 1;
+		memcpy(buf + o, "****", n);
+		o += n;
+		p = at;
+	}
+	buf[o] = '\0';
+	return buf;
+copy_rest:
+	if (o + n >= len)
+		n = len - o - 1;
+	memcpy(buf + o, p, n);
+	buf[o + n] = '\0';
+	return buf;
+}

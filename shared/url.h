@@ -46,6 +46,12 @@ int	 evbus_url_parse(const char *s, struct evbus_url *u, char *err,
 char	*evbus_url_mask(const char *s, char *buf, size_t len);
 
 /*
+ * Free text (an error message) into buf with the password of every
+ * "scheme://user:password@" in it replaced by "****".
+ */
+char	*evbus_mask_secrets(const char *s, char *buf, size_t len);
+
+/*
  * Format u as a URL without password, for logs
  * ("amqp://user@host:port/vh"): user and vhost percent-encoded so the
  * result parses back, IPv6 hosts in brackets, the vhost "/" as the empty

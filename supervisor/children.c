@@ -124,6 +124,10 @@ sv_fork_worker(struct supervisor *sv, int slot, int index)
 		c->term_sent = 0;
 		c->killed_by_watchdog = 0;
 		c->watchdog_cause[0] = '\0';
+		c->rss = 0;
+		c->cpu_pct = 0;
+		c->cpu_prev = 0;
+		c->cpu_at = 0;
 		return pid;
 	}
 
@@ -308,8 +312,14 @@ child_died(struct supervisor *sv, int s, int status)
 	 */
 	evbus_seq_repair(&sv->sb->slots[s].seq);
 	evbus_slot_read(&sv->sb->slots[s], &copy);
-	/* Its counters live on in the totals. */
+	/* Its counters live on in the totals, its last error here. */
 	evbus_stats_add(&sv->sb->retired, &copy.stats);
+	if (copy.stats.last_error_at > sv->last_error_at &&
+	    copy.last_error[0] != '\0') {
+		sv->last_error_at = copy.stats.last_error_at;
+		strlcpy(sv->last_error, copy.last_error,
+		    sizeof(sv->last_error));
+	}
 	crash = describe_exit(c, status, cause, sizeof(cause), text,
 	    sizeof(text));
 
@@ -362,6 +372,8 @@ child_died(struct supervisor *sv, int s, int status)
 	 */
 	c->state = CHILD_WAITING;
 	sv->sb->restarts++;
+	if (c->index >= 0 && c->index < EVBUS_SB_MAX_SLOTS)
+		sv->restarts_of[c->index]++;
 	if (lived >= STABLE_AFTER) {
 		c->backoff = BACKOFF_MIN / 2;	/* the next quick crash waits */
 		c->restart_at = sv_now();
@@ -372,6 +384,35 @@ child_died(struct supervisor *sv, int s, int status)
 	    c->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : c->backoff * 2;
 	c->restart_at = sv_now() + c->backoff;
 	log_info("restarting worker %d in %.1fs", c->index, c->backoff);
+}
+
+/*
+ * Each live worker's resident memory and CPU use (the CPU share since the
+ * previous sample), for `evbusctl workers`: /proc, every 2 seconds.
+ */
+void
+children_sample(struct supervisor *sv)
+{
+	double	 now = sv_now(), cpu;
+	uint64_t rss;
+	int	 s;
+
+	if (now < sv->sample_at)
+		return;
+	sv->sample_at = now + 2.0;
+	for (s = 0; s < EVBUS_SB_MAX_SLOTS; s++) {
+		struct child *c = &sv->children[s];
+
+		if ((c->state != CHILD_RUNNING && c->state != CHILD_RETIRING) ||
+		    c->pid <= 0 || sv_proc_usage(c->pid, &rss, &cpu) == -1)
+			continue;
+		if (c->cpu_at > 0 && now > c->cpu_at && cpu >= c->cpu_prev)
+			c->cpu_pct = 100.0 * (cpu - c->cpu_prev) /
+			    (now - c->cpu_at);
+		c->rss = rss;
+		c->cpu_prev = cpu;
+		c->cpu_at = now;
+	}
 }
 
 /* Milliseconds until the next delayed restart is due, at most max. */

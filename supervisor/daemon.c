@@ -22,9 +22,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "log.h"
 #include "supervisor.h"
 #include "worker.h"
+#include "xmalloc.h"
 
 volatile sig_atomic_t sv_sigterm, sv_sighup, sv_sigchld, sv_sigttin,
     sv_sigttou, sv_sigusr1;
@@ -83,6 +86,38 @@ setup_signals(void)
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
+/* The loaded plugins as a JSON array: name, version, file, events. */
+static const char *
+plugins_json(const struct plugins *ps)
+{
+	json_object	*a = json_object_new_array(), *o, *ev;
+	size_t		 i, j;
+
+	for (i = 0; i < ps->n; i++) {
+		const struct plugin *p = &ps->v[i];
+
+		o = json_object_new_object();
+		json_object_object_add(o, "name",
+		    json_object_new_string(p->h->name));
+		json_object_object_add(o, "version", p->h->version != NULL ?
+		    json_object_new_string(p->h->version) : NULL);
+		json_object_object_add(o, "file",
+		    json_object_new_string(p->file));
+		if (p->wildcard)
+			ev = NULL;
+		else {
+			ev = json_object_new_array();
+			for (j = 0; p->h->event_types != NULL &&
+			    p->h->event_types[j] != NULL; j++)
+				json_object_array_add(ev, json_object_new_string(
+				    p->h->event_types[j]));
+		}
+		json_object_object_add(o, "event_types", ev);
+		json_object_array_add(a, o);
+	}
+	return json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN);
+}
+
 /*
  * Load every plugin of snap in a throwaway child, as a worker would
  * (dlopen, ABI checks, init, fini), so a broken plugin stops start-up or
@@ -90,9 +125,11 @@ setup_signals(void)
  */
 static int
 check_snapshot(const struct evbus_config *conf,
-    const struct plugin_snapshot *snap, char *err, size_t errlen)
+    const struct plugin_snapshot *snap, char **info, char *err,
+    size_t errlen)
 {
 	struct worker	*w;
+	char		 buf[4096], *out = NULL;
 	int		 p[2], status;
 	pid_t		 pid;
 	ssize_t		 n;
@@ -110,6 +147,7 @@ check_snapshot(const struct evbus_config *conf,
 	}
 	if (pid == 0) {
 		char	 msg[2048] = "";
+		const char *loaded = NULL;
 		int	 rc = 0;
 
 		close(p[0]);
@@ -132,20 +170,34 @@ check_snapshot(const struct evbus_config *conf,
 		else if (loader_init_all(&w->plugins, conf, w, msg,
 		    sizeof(msg)) == -1)
 			rc = 1;
-		if (rc == 0)
+		if (rc == 0) {
 			snprintf(msg, sizeof(msg), "%zu plugin(s) OK",
 			    w->plugins.n);
+			/* Then what was loaded, for `evbusctl status`. */
+			loaded = plugins_json(&w->plugins);
+		}
+		(void)write(p[1], msg, strlen(msg) + (loaded != NULL));
+		if (loaded != NULL)
+			(void)write(p[1], loaded, strlen(loaded));
 		loader_unload_all(&w->plugins);
-		(void)write(p[1], msg, strlen(msg));
 		_exit(rc);
 	}
 	close(p[1]);
-	err[0] = '\0';
-	while (got < errlen - 1 &&
-	    (n = read(p[0], err + got, errlen - 1 - got)) > 0)
+	/* The message, then after a NUL the plugins as JSON. */
+	while ((n = read(p[0], buf, sizeof(buf))) > 0) {
+		out = xreallocarray(out, got + (size_t)n + 1, 1);
+		memcpy(out + got, buf, (size_t)n);
 		got += (size_t)n;
-	err[got] = '\0';
+	}
 	close(p[0]);
+	if (out != NULL) {
+		out[got] = '\0';
+		snprintf(err, errlen, "%s", out);
+		if (strlen(out) < got)
+			*info = xstrdup(out + strlen(out) + 1);
+		free(out);
+	} else
+		err[0] = '\0';
 	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
 		;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
@@ -178,7 +230,7 @@ sv_take_plugins(const struct evbus_config *conf, char *err, size_t errlen)
 		free(snap);
 		return NULL;
 	}
-	if (check_snapshot(conf, snap, err, errlen) == -1) {
+	if (check_snapshot(conf, snap, &snap->info, err, errlen) == -1) {
 		sv_free_plugins(snap);
 		return NULL;
 	}
@@ -430,6 +482,7 @@ supervisor_run(struct evbus_config *conf, const char *conf_path,
 			}
 		}
 		children_tick(sv);
+		children_sample(sv);
 		notify_tick(sv);
 		if (!sv->stopping && sv->probe_pid == 0 &&
 		    sv_now() >= sv->probe_restart_at)

@@ -17,6 +17,7 @@
 #include "event.h"
 #include "supervisor.h"
 #include "topology.h"
+#include "worker.h"
 
 #define PROBE_STALE_US	(30 * 1000000LL)	/* probe results older: stale */
 
@@ -78,6 +79,13 @@ snapshot(const struct supervisor *sv)
 	 */
 	v->probe_fresh = v->probe.at != 0 && !probe_superseded(sv, &v->probe);
 	return v;
+}
+
+/* One decimal: a CPU share needs no more. */
+static double
+round1(double x)
+{
+	return (double)(int64_t)(x * 10.0 + 0.5) / 10.0;
 }
 
 static json_object *
@@ -184,7 +192,7 @@ static json_object *
 workers_json(const struct supervisor *sv, const struct view *v)
 {
 	json_object	*arr = json_object_new_array(), *w;
-	int64_t		 now = evbus_mono_us();
+	int64_t		 now = evbus_mono_us(), wall = sv_wall_us();
 	int		 s;
 
 	for (s = 0; s < EVBUS_SB_MAX_SLOTS; s++) {
@@ -225,6 +233,20 @@ workers_json(const struct supervisor *sv, const struct view *v)
 		add_u64(w, "malformed", sl->stats.malformed);
 		add_u64(w, "skipped", sl->stats.skipped);
 		add_u64(w, "reconnections", sl->stats.reconnections);
+		add_u64(w, "restarts", c->index >= 0 &&
+		    c->index < EVBUS_SB_MAX_SLOTS ? sv->restarts_of[c->index] :
+		    0);
+		json_object_object_add(w, "rss_bytes", c->cpu_at > 0 ?
+		    json_object_new_uint64(c->rss) : NULL);
+		json_object_object_add(w, "cpu_percent", c->cpu_at > 0 ?
+		    json_object_new_double(round1(c->cpu_pct)) : NULL);
+		json_object_object_add(w, "last_event_at",
+		    jtime(sl->stats.last_consume_at));
+		json_object_object_add(w, "last_event_seconds_ago",
+		    sl->stats.last_consume_at > 0 ? json_object_new_double(
+		    round1((wall - sl->stats.last_consume_at) / 1e6)) : NULL);
+		json_object_object_add(w, "last_error", sl->last_error[0] ?
+		    json_object_new_string(sl->last_error) : NULL);
 		if (sv->conf->ordered)
 			json_object_object_add(w, "partitions",
 			    partitions_json(sl, sv->conf->partitions));
@@ -249,6 +271,82 @@ probe_ordering(json_object *o, const struct evbus_config *c,
 	evbus_ordering_json(o, c, p->queue_ok ? &d : NULL);
 }
 
+
+/* Distinct broker nodes the live workers are connected to. */
+static json_object *
+nodes_json(const struct view *v)
+{
+	json_object	*a = json_object_new_array();
+	size_t		 i, n;
+	int		 s, seen;
+
+	for (s = 0; s < EVBUS_SB_MAX_SLOTS; s++) {
+		if (!v->live[s] || v->slots[s].node[0] == '\0')
+			continue;
+		n = json_object_array_length(a);
+		for (i = 0, seen = 0; i < n && !seen; i++)
+			seen = strcmp(json_object_get_string(
+			    json_object_array_get_idx(a, i)),
+			    v->slots[s].node) == 0;
+		if (!seen)
+			json_object_array_add(a,
+			    json_object_new_string(v->slots[s].node));
+	}
+	return a;
+}
+
+/*
+ * What the operator looks for first (version, uptime, configuration,
+ * nodes, plugins, the last error), and the accounting of deliveries:
+ * received = handled_ok + skipped + failed + malformed + poison_messages
+ * + in_flight + unsettled (a worker died or lost its connection with it;
+ * the broker delivers it again, counted again), and the failed,
+ * malformed and poison ones went on as retried + dead_lettered + dropped.
+ */
+static void
+add_accounting(json_object *o, const struct supervisor *sv,
+    const struct view *v)
+{
+	const struct evbus_worker_stats *t = &v->sum;
+	json_object	*plugins = NULL;
+	const char	*err = NULL;
+	int64_t		 err_at = 0;
+	uint64_t	 ok, inflight = 0, done;
+	int		 s;
+
+	json_object_object_add(o, "version",
+	    json_object_new_string(PACKAGE_VERSION));
+	json_object_object_add(o, "config",
+	    json_object_new_string(sv->conf_path));
+	json_object_object_add(o, "nodes", nodes_json(v));
+	if (sv->snap != NULL && sv->snap->info != NULL)
+		plugins = json_tokener_parse(sv->snap->info);
+	json_object_object_add(o, "plugins", plugins != NULL ? plugins :
+	    json_object_new_array());
+	for (s = 0; s < EVBUS_SB_MAX_SLOTS; s++) {
+		if (!v->live[s])
+			continue;
+		if (v->slots[s].inflight_id[0] != '\0')
+			inflight++;
+		if (v->slots[s].last_error[0] != '\0' &&
+		    v->slots[s].stats.last_error_at > err_at) {
+			err_at = v->slots[s].stats.last_error_at;
+			err = v->slots[s].last_error;
+		}
+	}
+	if (sv->last_error[0] != '\0' && sv->last_error_at > err_at)
+		err = sv->last_error;
+	json_object_object_add(o, "last_error", err != NULL ?
+	    json_object_new_string(err) : NULL);
+	ok = t->events_processed_success > t->skipped ?
+	    t->events_processed_success - t->skipped : 0;
+	done = ok + t->skipped + t->events_processed_failed + t->malformed +
+	    t->poisoned + inflight;
+	add_u64(o, "handled_ok", ok);
+	add_u64(o, "failed", t->events_processed_failed);
+	add_u64(o, "in_flight", inflight);
+	add_u64(o, "unsettled", t->received > done ? t->received - done : 0);
+}
 
 char *
 report_stats(const struct supervisor *sv, size_t *len)
@@ -310,6 +408,7 @@ report_stats(const struct supervisor *sv, size_t *len)
 	add_u64(o, "redelivered", t->redelivered);
 	json_object_object_add(o, "supervisor_uptime_seconds",
 	    json_object_new_double(sv_now() - sv->started));
+	add_accounting(o, sv, v);
 	json_object_object_add(o, "handlers", handlers_json(t));
 	json_object_object_add(o, "per_worker", workers_json(sv, v));
 	free(v);

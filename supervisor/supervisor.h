@@ -50,6 +50,11 @@ struct child {
 	double		 term_sent;	/* when SIGTERM was sent, 0 = not */
 	int		 killed_by_watchdog;
 	char		 watchdog_cause[64];
+	/* Sampled by children_sample() for `evbusctl workers`. */
+	uint64_t	 rss;		/* bytes */
+	double		 cpu_pct;	/* of one core, since the last sample */
+	double		 cpu_prev;	/* CPU seconds at the last sample */
+	double		 cpu_at;	/* when (monotonic), 0 = never */
 };
 
 /* What systemd was told (notify.c). */
@@ -97,6 +102,11 @@ struct supervisor {
 	char			 exit_reason[256];
 	int			 foreground;
 	struct notify_state	 notify;
+	uint32_t		 restarts_of[EVBUS_SB_MAX_SLOTS];	/* by index */
+	double			 sample_at;	/* next children_sample() */
+	/* The newest error of a worker that is gone (slots show the rest). */
+	int64_t			 last_error_at;
+	char			 last_error[EVBUS_SB_ERROR_MAX];
 };
 
 /* Signal flags, set by handlers, acted on by the loop. */
@@ -122,6 +132,7 @@ void	 children_stop_all(struct supervisor *sv, int sig);
 int	 children_alive(const struct supervisor *sv);
 int	 children_count(const struct supervisor *sv, enum child_state st);
 void	 children_reload(struct supervisor *sv);
+void	 children_sample(struct supervisor *sv);	/* RSS, CPU: every 2 s */
 pid_t	 sv_fork_worker(struct supervisor *sv, int slot, int index);
 
 /* notify.c: systemd (sd_notify); no-ops without it. */

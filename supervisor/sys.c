@@ -187,3 +187,35 @@ sv_owner_uid(const struct evbus_config *conf, uid_t *uid, char *err,
 	return 0;
 }
 
+
+int
+sv_proc_usage(pid_t pid, uint64_t *rss, double *cpu)
+{
+	char			 path[64], buf[1024], *p;
+	unsigned long long	 utime, stime, pages;
+	FILE			*f;
+	size_t			 n;
+	int			 ok;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* After the command name, which may hold spaces and parentheses. */
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu "
+	    "%llu", &utime, &stime) != 2)
+		return -1;
+	*cpu = (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+	snprintf(path, sizeof(path), "/proc/%ld/statm", (long)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return -1;
+	ok = fscanf(f, "%*u %llu", &pages) == 1;
+	fclose(f);
+	if (!ok)
+		return -1;
+	*rss = (uint64_t)pages * (uint64_t)sysconf(_SC_PAGESIZE);
+	return 0;
+}

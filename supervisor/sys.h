@@ -35,4 +35,10 @@ int	 sv_drop_privileges(const struct evbus_config *conf, char *err,
 int	 sv_owner_uid(const struct evbus_config *conf, uid_t *uid, char *err,
 	    size_t errlen);
 
+/*
+ * A process's resident memory (bytes) and CPU time (user + system,
+ * seconds) from /proc; 0, or -1 when it is gone.
+ */
+int	 sv_proc_usage(pid_t pid, uint64_t *rss, double *cpu);
+
 #endif

@@ -373,6 +373,8 @@ loader_snapshot(const char *dir, struct plugin_snapshot *snap, char *err,
 void
 loader_snapshot_free(struct plugin_snapshot *snap)
 {
+	free(snap->info);
+	snap->info = NULL;
 	size_t	 i;
 
 	for (i = 0; i < snap->n; i++) {

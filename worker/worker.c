@@ -794,6 +794,8 @@ process(struct worker *w, amqp_envelope_t *env)
 	}
 	w->stats->events_processed_failed++;
 	w->stats->last_error_at = now_us();
+	snprintf(err, sizeof(err), "message %s: %s: %s", id, etype, reason);
+	wproc_error(w, err);
 	exhausted = permanent || evbus_retry_exhausted(&c->retry, retry_count);
 	if (w->ord != NULL && !exhausted) {
 		/*
@@ -825,6 +827,9 @@ process(struct worker *w, amqp_envelope_t *env)
 malformed:
 	w->stats->malformed++;
 	w->stats->last_error_at = now_us();
+	snprintf(err, sizeof(err), "message %s: malformed (%s): %s", id,
+	    etype, reason);
+	wproc_error(w, err);
 	log_warnx("message %s: malformed (%s): %s", id, etype, reason);
 	rc = send_on(w, env, retry_count, 1, etype, reason, id);
 	if (rc == 0)

@@ -131,6 +131,7 @@ void	 wproc_heartbeat(struct worker *w);
 void	 wproc_inflight(struct worker *w, const char *id, int redelivered);
 void	 wproc_handlers(struct worker *w, int running);
 void	 wproc_partitions(struct worker *w, const uint64_t *bits);
+void	 wproc_error(struct worker *w, const char *text);
 
 /*
  * ordered.c: ordering = "aggregate", the partition queues on the consumer
@@ -207,6 +208,7 @@ struct plugin_snapshot {
 		int		 fd;		/* its sealed copy */
 	}			 v[EVBUS_MAX_PLUGINS];
 	size_t			 n;
+	char			*info;		/* JSON: what the check loaded */
 };
 
 /*

@@ -8,6 +8,7 @@
 
 #include <string.h>
 
+#include "url.h"
 #include "worker.h"
 
 static int64_t	 last_publish;
@@ -90,6 +91,20 @@ wproc_handlers(struct worker *w, int running)
 	evbus_slot_begin(w->slot);
 	w->slot->heartbeat = evbus_mono_us();
 	w->slot->handler_since = running ? w->slot->heartbeat : 0;
+	evbus_slot_end(w->slot);
+}
+
+/* The text of the latest error (its time is in the counters). */
+void
+wproc_error(struct worker *w, const char *text)
+{
+	char	 masked[EVBUS_SB_ERROR_MAX];
+
+	if (w->slot == NULL)
+		return;
+	evbus_mask_secrets(text, masked, sizeof(masked));
+	evbus_slot_begin(w->slot);
+	strlcpy(w->slot->last_error, masked, sizeof(w->slot->last_error));
 	evbus_slot_end(w->slot);
 }
 

@@ -351,6 +351,43 @@ test_mask(void)
 	CU_ASSERT_EQUAL(tiny[0], 'a');
 }
 
+/* evbus_mask_secrets: every password in free text, nothing else. */
+static void
+test_mask_secrets(void)
+{
+	static const struct {
+		const char	*in;
+		const char	*want;
+	} cases[] = {
+		{ "handler: cannot reach amqp://app:s3cret@mq1:5672/prod now",
+		  "handler: cannot reach amqp://app:****@mq1:5672/prod now" },
+		{ "a amqps://u:p@h/ and https://x:y@z/q b",
+		  "a amqps://u:****@h/ and https://x:****@z/q b" },
+		{ "no password: amqp://app@mq1:5672/ mail me@example.org",
+		  "no password: amqp://app@mq1:5672/ mail me@example.org" },
+		{ "port only amqp://mq1:5672/x", "port only amqp://mq1:5672/x" },
+		{ "plain text", "plain text" },
+		{ "", "" },
+		{ "trailing amqp://u:p@", "trailing amqp://u:****@" },
+		{ NULL, NULL }
+	};
+	char	 buf[256], tiny[12];
+	int	 i;
+
+	for (i = 0; cases[i].in != NULL; i++) {
+		CU_ASSERT_PTR_EQUAL(evbus_mask_secrets(cases[i].in, buf,
+		    sizeof(buf)), buf);
+		cu_checkf(strcmp(buf, cases[i].want) == 0,
+		    "\"%s\": expected \"%s\", got \"%s\"", cases[i].in,
+		    cases[i].want, buf);
+	}
+	/* Truncated, never overrun, and the password never shows. */
+	memset(tiny, 'X', sizeof(tiny));
+	evbus_mask_secrets("amqp://user:secret@host", tiny, sizeof(tiny));
+	CU_ASSERT_EQUAL(strlen(tiny), sizeof(tiny) - 1);
+	CU_ASSERT_PTR_NULL(strstr(tiny, "sec"));
+}
+
 static void
 test_display(void)
 {
@@ -425,6 +462,7 @@ static const struct cu_test parse_tests[] = {
 static const struct cu_test output_tests[] = {
 	{ "evbus_url_mask", test_mask },
 	{ "evbus_url_display", test_display },
+	{ "evbus_mask_secrets", test_mask_secrets },
 	{ NULL, NULL }
 };
 
