@@ -400,8 +400,6 @@ cmd_publish(struct ctl *ctl, int argc, char *argv[])
 	if (ctl->json) {
 		json_object	*o = json_object_new_object();
 
-		json_object_object_add(o, "ok",
-		    json_object_new_boolean(failed == 0));
 		json_object_object_add(o, "total",
 		    json_object_new_int64((int64_t)b.n));
 		json_object_object_add(o, "published",

@@ -9,7 +9,13 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# Headings in bold only on a terminal that takes it, and never with
+# NO_COLOR set (no-color.org): piped into a file the demo stays plain text.
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ] && [ "${TERM:-dumb}" != dumb ]; then
+	say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+else
+	say() { printf '\n== %s\n' "$*"; }
+fi
 
 say "installing dependencies (Debian packages, skipped when present)"
 bash packaging/deps.sh
