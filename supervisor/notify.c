@@ -74,8 +74,9 @@ notify_init(struct supervisor *sv)
 
 		if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
 			ns->watchdog_every = usec / 1e6 / 2;
-			log_info("systemd watchdog: every %.1fs",
-			    ns->watchdog_every * 2);
+			log_info("systemd watchdog: WatchdogSec=%.1fs, fed "
+			    "every %.1fs", ns->watchdog_every * 2,
+			    ns->watchdog_every);
 		}
 	}
 #endif
@@ -108,11 +109,17 @@ notify_tick(struct supervisor *sv)
 		notify("WATCHDOG=1");
 		ns->watchdog_at = now + ns->watchdog_every;
 	}
-	if (sv->stopping || now < ns->status_at)
+	if (sv->stopping)
 		return;
-	ns->status_at = now + STATUS_EVERY;
+	/*
+	 * Readiness every turn (READY=1 as soon as it holds), the STATUS=
+	 * text at most every STATUS_EVERY.
+	 */
 	n = consuming(sv, &consumed, &failed);
 	ready = n >= sv->target && sv->reload_pending == 0;
+	if (!(ready && (!ns->ready || ns->reloading)) && now < ns->status_at)
+		return;
+	ns->status_at = now + STATUS_EVERY;
 	if (ready)
 		snprintf(msg, sizeof(msg), "%sSTATUS=%d of %d workers consuming "
 		    "%s; %llu events consumed, %llu failed attempts",
