@@ -153,7 +153,7 @@ sed -i -e "s#^rabbitmq_url = .*#rabbitmq_url = [\"${NODE_URL[0]}\", \"${NODE_URL
 "$EVBUSD" -d -f "$CC" 2> >(stamp >> "$T_DIR/c.log") &
 T_PIDS="$T_PIDS $!"
 check "classic: 1 worker consuming on node 1" \
-    wait_for 60 sh -c "[ \"\$('$EVBUSCTL' -f '$CC' workers --json | grep -c '\"state\":\"consuming\"')\" = 1 ]"
+    wait_for 60 sh -c "[ \"\$('$EVBUSCTL' -f '$CC' workers --json | grep -o '\"state\":\"consuming\"' | wc -l)\" = 1 ]"
 STOPPED=1
 check "classic: node 1 stopped" CL ctl "$EVBUS_CLUSTER_DIR" 1 stop_app
 unhealthy_queue() {
@@ -167,6 +167,6 @@ check "classic: the log says why the worker cannot consume" \
 CL ctl "$EVBUS_CLUSTER_DIR" 1 start_app >/dev/null 2>&1
 STOPPED=""
 check "classic: consuming again once the node is back" \
-    wait_for 90 sh -c "[ \"\$('$EVBUSCTL' -f '$CC' workers --json | grep -c '\"state\":\"consuming\"')\" = 1 ]"
+    wait_for 90 sh -c "[ \"\$('$EVBUSCTL' -f '$CC' workers --json | grep -o '\"state\":\"consuming\"' | wc -l)\" = 1 ]"
 
 finish

@@ -809,7 +809,9 @@ check "naming the running one" \
 check "the daemon still runs" dsock_up
 sed -i 's/^workers = 1;/workers = 2;/' "$CONFD"
 kill -HUP "$dpid"
-d_two() { [ "$("$EVBUSCTL" workers --json --socket "$SOCKD" 2>/dev/null | grep -c '"state":"consuming"')" = 2 ]; }
+# Counted per match, not per line: the JSON is one line (one row per
+# worker only when it was pretty-printed).
+d_two() { [ "$("$EVBUSCTL" workers --json --socket "$SOCKD" 2>/dev/null | grep -o '"state":"consuming"' | wc -l)" = 2 ]; }
 check "SIGHUP re-reads the file given with a relative -f: 2 workers" \
     wait_for 30 d_two
 "$EVBUSCTL" stop --socket "$SOCKD" >/dev/null
