@@ -64,13 +64,18 @@ static const struct ctl_help helps[] = {
 	  "broker node, counters and the message in flight (and, ordered, "
 	  "the partitions each serves).",
 	  (const struct ctl_opt[]){ OPT_JSON, OPT_SOCKET, { NULL, NULL } } },
-	{ "metrics", "metrics [--json] [--socket PATH]",
+	{ "metrics", "metrics [--json] [--prometheus] [--socket PATH]",
 	  "Prometheus/OpenMetrics text of the running evbusd",
-	  "Prints evbusd's metrics in the Prometheus text format, as "
-	  "evbusd serves them. With --json the same families as JSON: "
-	  "name, type, help and samples with their labels and values "
-	  "(non-finite values as the strings \"+Inf\", \"-Inf\", \"NaN\").",
-	  (const struct ctl_opt[]){ OPT_JSON, OPT_SOCKET, { NULL, NULL } } },
+	  "Prints evbusd's metrics in the OpenMetrics text format, as "
+	  "evbusd serves them (its http_listen serves the same page). With "
+	  "--prometheus in Prometheus text 0.0.4 instead, what promtool and "
+	  "node_exporter's textfile collector read. With --json the same "
+	  "families as JSON: name, type, help and samples with their labels "
+	  "and values (non-finite values as the strings \"+Inf\", \"-Inf\", "
+	  "\"NaN\").",
+	  (const struct ctl_opt[]){ OPT_JSON, { "--prometheus", "Prometheus "
+	    "text 0.0.4 instead of OpenMetrics" }, OPT_SOCKET,
+	    { NULL, NULL } } },
 	{ "scale", "scale [--json] [--socket PATH] N|+N|-N",
 	  "set the number of workers (root or evbusd's user)",
 	  "Sets the pool to N workers (1 to 128), or changes it by +N/-N. "

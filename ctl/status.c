@@ -635,7 +635,7 @@ simple(struct ctl *ctl, int argc, char *argv[], const char *req)
 			not_running(ctl, unreachable, "");
 		return CTL_EX_UNAVAILABLE;
 	}
-	if (strcmp(req, "metrics") == 0) {
+	if (strncmp(req, "metrics", 7) == 0) {
 		if (ctl->json) {
 			o = ctl_metrics_json(ans);
 			print_json(o);
@@ -673,10 +673,23 @@ cmd_workers(struct ctl *ctl, int argc, char *argv[])
 	return simple(ctl, argc, argv, "workers");
 }
 
+/*
+ * metrics: OpenMetrics, as evbusd's socket serves it by default;
+ * --prometheus asks for Prometheus text 0.0.4 instead (what promtool and
+ * node_exporter's textfile collector read).
+ */
 int
 cmd_metrics(struct ctl *ctl, int argc, char *argv[])
 {
-	return simple(ctl, argc, argv, "metrics");
+	int	 i, n, prom = 0;
+
+	for (i = n = 0; i < argc; i++)
+		if (i > 0 && strcmp(argv[i], "--prometheus") == 0)
+			prom = 1;
+		else
+			argv[n++] = argv[i];
+	argv[n] = NULL;
+	return simple(ctl, n, argv, prom ? "metrics prometheus" : "metrics");
 }
 
 /* The broker, as the text output names it: "broker host:port vhost /". */

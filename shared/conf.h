@@ -114,6 +114,9 @@ struct evbus_config {
 	double			 shutdown_timeout;
 	char			*syslog_facility;
 	int			 syslog_facility_code;	/* LOG_DAEMON, ... */
+	char			*http_listen;	/* as written; NULL: no HTTP */
+	char			 http_host[64];	/* numeric, without [] */
+	int			 http_port;
 
 	/* The libconfig tree, kept for handler sections (handlers.<name>). */
 	void			*tree;

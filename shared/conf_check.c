@@ -19,6 +19,8 @@
 #include <sys/types.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <errno.h>
 #include <grp.h>
@@ -42,6 +44,7 @@ static void	 check_reconnect_backoff(struct conf_ctx *,
 		    struct evbus_config *);
 static void	 check_password_file(struct conf_ctx *, struct evbus_config *);
 static void	 check_socket_path(struct conf_ctx *, struct evbus_config *);
+static void	 check_http_listen(struct conf_ctx *, struct evbus_config *);
 static void	 check_accounts(struct conf_ctx *, struct evbus_config *);
 static void	 check_run_dirs(struct conf_ctx *, struct evbus_config *);
 static void	 conf_derive(struct conf_ctx *, struct evbus_config *);
@@ -67,6 +70,7 @@ static const struct conf_check {
 	{ "a password in rabbitmq_url: file mode 0600", check_password_file,
 	  0 },
 	{ "status_socket fits sun_path", check_socket_path, 0 },
+	{ "http_listen is an IP address and a port", check_http_listen, 0 },
 	{ "user and group exist", check_accounts, EVBUS_CONF_ACCOUNTS },
 	{ "status_socket and pid_file have a directory", check_run_dirs,
 	  EVBUS_CONF_DIRS },
@@ -517,6 +521,82 @@ check_socket_path(struct conf_ctx *ctx, struct evbus_config *cfg)
 		conf_errx(ctx, conf_seen(ctx, "status_socket"), "status_socket: "
 		    "path is %zu bytes, a unix socket path may have at most "
 		    "%zu", len, sizeof(sa.sun_path) - 1);
+}
+
+/*
+ * http_listen: "[address]:port", "address:port", ":port" or "port"; the
+ * address is an IPv4 or bracketed IPv6 literal or "localhost", and
+ * defaults to 127.0.0.1.  Names are not resolved: what a DNS lookup
+ * answers must not decide which interface the metrics are exposed on.
+ * Fills http_host (numeric, without brackets) and http_port.
+ */
+static void
+check_http_listen(struct conf_ctx *ctx, struct evbus_config *cfg)
+{
+	const config_setting_t	*s = conf_seen(ctx, "http_listen");
+	const char		*in = cfg->http_listen, *colon, *port, *errstr;
+	char			 host[sizeof(cfg->http_host)];
+	unsigned char		 addr[sizeof(struct in6_addr)];
+	size_t			 hl;
+	int			 v6 = 0;
+
+	cfg->http_host[0] = '\0';
+	cfg->http_port = 0;
+	if (in == NULL)
+		return;
+	if (in[0] == '[') {
+		if ((colon = strchr(in, ']')) == NULL || (colon[1] != ':' &&
+		    colon[1] != '\0')) {
+			conf_errx(ctx, s, "http_listen: \"%.64s\": an IPv6 "
+			    "address is written [address]:port, e.g. "
+			    "[::1]:9466", in);
+			return;
+		}
+		hl = (size_t)(colon - in - 1);
+		port = colon[1] == ':' ? colon + 2 : NULL;
+		in++;
+		v6 = 1;
+	} else if ((colon = strrchr(in, ':')) != NULL) {
+		if (strchr(in, ':') != colon) {
+			conf_errx(ctx, s, "http_listen: \"%.64s\": put an IPv6 "
+			    "address in brackets, e.g. [::1]:9466", in);
+			return;
+		}
+		hl = (size_t)(colon - in);
+		port = colon + 1;
+	} else if (strspn(in, "0123456789") == strlen(in)) {
+		hl = 0;				/* "9466" */
+		port = in;
+	} else {
+		hl = strlen(in);		/* "127.0.0.1": no port */
+		port = NULL;
+	}
+	if (port == NULL || *port == '\0') {
+		conf_errx(ctx, s, "http_listen: \"%.64s\": no port; write "
+		    "address:port, e.g. 127.0.0.1:9466", cfg->http_listen);
+		return;
+	}
+	cfg->http_port = (int)strtonum(port, 1, 65535, &errstr);
+	if (errstr != NULL) {
+		conf_errx(ctx, s, "http_listen: \"%.64s\": port %.16s is %s "
+		    "(1 to 65535)", cfg->http_listen, port, errstr);
+		return;
+	}
+	if (hl >= sizeof(host))
+		hl = sizeof(host) - 1;
+	memcpy(host, in, hl);
+	host[hl] = '\0';
+	if (!v6 && (host[0] == '\0' || strcasecmp(host, "localhost") == 0))
+		strlcpy(host, "127.0.0.1", sizeof(host));
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, host, addr) != 1) {
+		conf_errx(ctx, s, "http_listen: \"%.64s\": \"%s\" is not an "
+		    "IP address; give one (127.0.0.1, [::1], 0.0.0.0 for "
+		    "every interface) or localhost: names are not resolved",
+		    cfg->http_listen, host);
+		cfg->http_port = 0;
+		return;
+	}
+	strlcpy(cfg->http_host, host, sizeof(cfg->http_host));
 }
 
 /* Why getpwnam() or getgrnam() found nothing, from its errno. */

@@ -214,6 +214,16 @@ const struct conf_key conf_keys[] = {
 	  "daemon", 0, 0, NOMIN, NOMAX, CONF_NONEMPTY, NULL,
 	  "Syslog facility when not in the foreground (daemon, user, "
 	  "local0..local7, ...).", NULL },
+
+	{ "http_listen", CONF_STRING_OPT, OFF(http_listen),
+	  NULL, 0, 0, NOMIN, NOMAX, 0,
+	  "Monitoring over HTTP",
+	  "Serve GET /metrics (Prometheus text, or OpenMetrics when asked), "
+	  "/healthz and /readyz on \"address:port\": an IP address "
+	  "(127.0.0.1, [::1], 0.0.0.0 for every interface) or localhost; "
+	  "\":9466\" or \"9466\" listen on 127.0.0.1; unset: no HTTP "
+	  "listener.  Anyone who reaches it reads the metrics.",
+	  "\"127.0.0.1:9466\"" },
 };
 
 const size_t conf_nkeys = sizeof(conf_keys) / sizeof(conf_keys[0]);

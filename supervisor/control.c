@@ -3,7 +3,7 @@
  * request line and gets one answer, then the connection closes:
  *
  *	stats | health | queue | workers | metrics	read-only, anyone who can
- *							connect (socket mode)
+ *	metrics openmetrics | metrics prometheus	connect (socket mode)
  *	scale N | scale +1 | scale -1 | reload | stop	root or evbusd's own user
  *							(peer credentials)
  *
@@ -266,8 +266,11 @@ handle(struct supervisor *sv, struct client *c, char *line,
 	} else if (strcmp(line, "workers") == 0 && arg == NULL) {
 		if ((text = report_workers(sv, &len)) != NULL)
 			reply(c, text, len);
-	} else if (strcmp(line, "metrics") == 0 && arg == NULL) {
-		if ((text = report_metrics(sv, &len)) != NULL)
+	} else if (strcmp(line, "metrics") == 0 && (arg == NULL ||
+	    strcmp(arg, "openmetrics") == 0 || strcmp(arg, "prometheus") == 0)) {
+		/* OpenMetrics unless asked for text 0.0.4 ("prometheus"). */
+		if ((text = report_metrics(sv, arg == NULL ||
+		    strcmp(arg, "openmetrics") == 0, &len)) != NULL)
 			reply(c, text, len);
 	} else if (strcmp(line, "scale") == 0 || strcmp(line, "reload") == 0 ||
 	    strcmp(line, "stop") == 0) {
@@ -313,7 +316,8 @@ handle(struct supervisor *sv, struct client *c, char *line,
 			reply_error(c, "usage: scale N|+N|-N, reload, stop");
 	} else
 		reply_error(c, "unknown request '%.64s' (stats, health, "
-		    "queue, workers, metrics, scale N, reload, stop)", line);
+		    "queue, workers, metrics [openmetrics|prometheus], "
+		    "scale N, reload, stop)", line);
 }
 
 /* Still reading the request line: no answer, none deferred. */

@@ -291,6 +291,11 @@ do_reload(struct supervisor *sv)
 	    nc->status_socket_mode != sv->conf->status_socket_mode)
 		log_warnx("reload: status_socket changes take effect at the "
 		    "next restart");
+	if ((nc->http_listen == NULL) != (sv->conf->http_listen == NULL) ||
+	    (nc->http_listen != NULL &&
+	    strcmp(nc->http_listen, sv->conf->http_listen) != 0))
+		log_warnx("reload: http_listen changes take effect at the "
+		    "next restart");
 	/*
 	 * Children forked from now on see the new configuration.  Fix: the
 	 * first configuration belongs to our caller, who frees it after
@@ -342,11 +347,12 @@ supervisor_run(struct evbus_config *conf, const char *conf_path,
 {
 	struct supervisor	*sv;
 	struct pidfh		*pfh = NULL;
-	struct pollfd		 pfd[1 + 1 + EVBUS_MAX_CLIENTS];
+	struct pollfd		 pfd[1 + 1 + EVBUS_MAX_CLIENTS + 1 +
+				    EVBUS_HTTP_MAX_CLIENTS];
 	struct control_asked	 asked;
 	pid_t			 otherpid;
 	char			 err[2048], c[64], why[256];
-	int			 n, nfds, syslog_ok = 1;
+	int			 n, nfds, nhttp, syslog_ok = 1;
 
 	if ((sv = calloc(1, sizeof(*sv))) == NULL)
 		fatal("calloc");
@@ -385,8 +391,16 @@ supervisor_run(struct evbus_config *conf, const char *conf_path,
 			pidfile_remove(pfh);
 		return missing ? EVBUS_EX_CONFIG : 1;
 	}
+	if (http_listen(sv, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		control_shutdown(sv);
+		if (pfh)
+			pidfile_remove(pfh);
+		return 1;
+	}
 	if (sv_owner_uid(conf, &sv->owner_uid, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
+		http_shutdown(sv);
 		control_shutdown(sv);
 		if (pfh)
 			pidfile_remove(pfh);
@@ -504,7 +518,10 @@ supervisor_run(struct evbus_config *conf, const char *conf_path,
 		pfd[0].events = POLLIN;
 		nfds = 1 + control_pollfds(sv, pfd + 1,
 		    (int)(sizeof(pfd) / sizeof(pfd[0])) - 1);
-		n = poll(pfd, (nfds_t)nfds, children_next_due(sv, 200));
+		nhttp = http_pollfds(sv, pfd + nfds,
+		    (int)(sizeof(pfd) / sizeof(pfd[0])) - nfds);
+		n = poll(pfd, (nfds_t)(nfds + nhttp),
+		    children_next_due(sv, 200));
 		if (n == -1 && errno != EINTR)
 			fatal("poll");
 		if (n > 0 && (pfd[0].revents & POLLIN))
@@ -513,10 +530,12 @@ supervisor_run(struct evbus_config *conf, const char *conf_path,
 		if (n > 0) {
 			memset(&asked, 0, sizeof(asked));
 			control_dispatch(sv, pfd + 1, nfds - 1, &asked);
+			http_dispatch(sv, pfd + nfds, nhttp);
 			carry_out(sv, &asked);
 		}
 	}
 
+	http_shutdown(sv);
 	control_shutdown(sv);
 	if (pfh)
 		pidfile_remove(pfh);

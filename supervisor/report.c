@@ -2,7 +2,8 @@
  * report.c: the status socket's answers, built from the scoreboard:
  * aggregate stats (eventsource-py's get_stats_dict keys summed over the
  * workers, plus evbus's own), health (eventsource-py's health_check
- * fields), queue info, the worker table, and OpenMetrics text.
+ * fields), queue info, the worker table, and the metrics page
+ * (OpenMetrics or Prometheus text 0.0.4) for the socket and HTTP.
  */
 #include "config.h"
 
@@ -11,9 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
+#include "conn.h"
 #include "event.h"
 #include "supervisor.h"
 #include "topology.h"
@@ -636,6 +639,72 @@ bprintf(struct buf *b, const char *fmt, ...)
 	}
 }
 
+/* The metrics page being written, and in which of the two formats. */
+struct page {
+	struct buf	 b;
+	int		 om;	/* OpenMetrics 1.0.0, else text 0.0.4 */
+};
+
+/*
+ * A family's TYPE and HELP lines.  The formats differ in naming: in
+ * OpenMetrics a counter family is "x" and its samples "x_total", an info
+ * family "x" with samples "x_info"; text 0.0.4 names the family as its
+ * samples are named ("x_total", "x_info") and has no info type (a gauge
+ * of 1 is the convention).  TYPE comes first: OpenMetrics readers tie
+ * HELP to the family TYPE opened.
+ */
+static void
+family(struct page *p, const char *name, const char *type, const char *help)
+{
+	const char	*suffix = "";
+
+	if (!p->om && strcmp(type, "counter") == 0)
+		suffix = "_total";
+	else if (!p->om && strcmp(type, "info") == 0) {
+		suffix = "_info";
+		type = "gauge";
+	}
+	bprintf(&p->b, "# TYPE %s%s %s\n# HELP %s%s %s\n", name, suffix, type,
+	    name, suffix, help);
+}
+
+/* A label value escaped for both formats (backslash, quote, newline). */
+static const char *
+lv(const char *in, char *out, size_t len)
+{
+	size_t	 o = 0;
+
+	for (; *in != '\0' && o + 3 < len; in++) {
+		if (*in == '\\' || *in == '"' || *in == '\n') {
+			out[o++] = '\\';
+			out[o++] = *in == '\n' ? 'n' : *in;
+		} else
+			out[o++] = *in;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/*
+ * A count of microseconds as exact decimal seconds ("1.048576", not the
+ * "1.04858" of %g): histogram bounds must be the very values the worker
+ * sorted latencies by, and sums should not lose digits either.
+ */
+static const char *
+us_seconds(uint64_t us, char *out, size_t len)
+{
+	size_t	 n;
+
+	snprintf(out, len, "%llu.%06llu", (unsigned long long)(us / 1000000),
+	    (unsigned long long)(us % 1000000));
+	n = strlen(out);
+	while (out[n - 1] == '0')
+		out[--n] = '\0';
+	if (out[n - 1] == '.')
+		out[n - 1] = '\0';
+	return out;
+}
+
 /*
  * Is live slot s the first one of its worker index?  Fix: during a rolling
  * reload (old worker and its replacement) or a quick scale down and up (a
@@ -657,15 +726,16 @@ first_of_index(const struct supervisor *sv, const struct view *v, int s)
 
 /* One counter family with a series per live worker plus the retired sum. */
 static void
-counter(struct buf *b, const struct supervisor *sv, const struct view *v,
+counter(struct page *p, const struct supervisor *sv, const struct view *v,
     const char *name, const char *help, size_t off)
 {
+	char		 fam[128];
 	uint64_t	 sum;
 	int		 s, t;
 
 #define FIELD(st) (*(const uint64_t *)((const char *)(st) + off))
-	bprintf(b, "# TYPE evbus_%s counter\n# HELP evbus_%s %s\n", name,
-	    name, help);
+	snprintf(fam, sizeof(fam), "evbus_%s", name);
+	family(p, fam, "counter", help);
 	for (s = 0; s < EVBUS_SB_MAX_SLOTS; s++) {
 		if (!v->live[s] || !first_of_index(sv, v, s))
 			continue;
@@ -673,26 +743,149 @@ counter(struct buf *b, const struct supervisor *sv, const struct view *v,
 			if (v->live[t] &&
 			    sv->children[t].index == sv->children[s].index)
 				sum += FIELD(&v->slots[t].stats);
-		bprintf(b, "evbus_%s_total{worker=\"%d\"} %llu\n", name,
+		bprintf(&p->b, "evbus_%s_total{worker=\"%d\"} %llu\n", name,
 		    sv->children[s].index, (unsigned long long)sum);
 	}
-	bprintf(b, "evbus_%s_total{worker=\"retired\"} %llu\n", name,
+	bprintf(&p->b, "evbus_%s_total{worker=\"retired\"} %llu\n", name,
 	    (unsigned long long)FIELD(&sv->sb->retired));
 #undef FIELD
 }
 
-char *
-report_metrics(const struct supervisor *sv, size_t *len)
+/*
+ * process_resident_memory_bytes and process_cpu_seconds_total (the names
+ * of Prometheus's client libraries) of each live worker, labelled with
+ * its index like the evbus_ series, and of the supervisor itself with
+ * worker="supervisor", read from /proc at scrape time.  The two slots of
+ * one index during a rolling reload add up, like the counters.  A
+ * worker's CPU counter starts again from 0 when it is replaced: rate()
+ * treats that as the counter reset it is.
+ */
+static void
+process_metrics(struct page *p, const struct supervisor *sv,
+    const struct view *v)
 {
-	struct view	*v;
-	struct buf	 b = { NULL, 0, 0, 0 };
+	uint64_t	 rss[EVBUS_SB_MAX_SLOTS], r, self_rss = 0;
+	double		 cpu[EVBUS_SB_MAX_SLOTS], c, self_cpu = 0;
+	int		 have[EVBUS_SB_MAX_SLOTS], s, t, any, self;
+	char		 num[64];
+
+	for (s = 0; s < EVBUS_SB_MAX_SLOTS; s++)
+		have[s] = v->live[s] && sv->children[s].pid > 0 &&
+		    sv_proc_usage(sv->children[s].pid, &rss[s], &cpu[s]) == 0;
+	self = sv_proc_usage(getpid(), &self_rss, &self_cpu) == 0;
+	family(p, "process_resident_memory_bytes", "gauge",
+	    "Resident memory of a worker (by index) or of the supervisor.");
+	for (s = 0; s < EVBUS_SB_MAX_SLOTS; s++) {
+		if (!v->live[s] || !first_of_index(sv, v, s))
+			continue;
+		for (r = 0, any = 0, t = s; t < EVBUS_SB_MAX_SLOTS; t++)
+			if (have[t] &&
+			    sv->children[t].index == sv->children[s].index) {
+				r += rss[t];
+				any = 1;
+			}
+		if (any)
+			bprintf(&p->b, "process_resident_memory_bytes{worker="
+			    "\"%d\"} %llu\n", sv->children[s].index,
+			    (unsigned long long)r);
+	}
+	if (self)
+		bprintf(&p->b, "process_resident_memory_bytes{worker="
+		    "\"supervisor\"} %llu\n", (unsigned long long)self_rss);
+	family(p, "process_cpu_seconds", "counter", "User and system CPU "
+	    "time of a worker (by index) or of the supervisor, in seconds.");
+	for (s = 0; s < EVBUS_SB_MAX_SLOTS; s++) {
+		if (!v->live[s] || !first_of_index(sv, v, s))
+			continue;
+		for (c = 0, any = 0, t = s; t < EVBUS_SB_MAX_SLOTS; t++)
+			if (have[t] &&
+			    sv->children[t].index == sv->children[s].index) {
+				c += cpu[t];
+				any = 1;
+			}
+		/* Clock ticks: whole milliseconds are exact. */
+		if (any)
+			bprintf(&p->b, "process_cpu_seconds_total{worker=\"%d\"} "
+			    "%s\n", sv->children[s].index, us_seconds(
+			    (uint64_t)(c * 1000 + 0.5) * 1000, num,
+			    sizeof(num)));
+	}
+	if (self)
+		bprintf(&p->b, "process_cpu_seconds_total{worker=\"supervisor\"} "
+		    "%s\n", us_seconds((uint64_t)(self_cpu * 1000 + 0.5) * 1000,
+		    num, sizeof(num)));
+}
+
+/* The handlers' calls by result and their run time histograms. */
+static void
+handler_metrics(struct page *p, const struct view *v)
+{
+	char		 h[2 * EVBUS_NAME_MAX + 1], le[64], sum[64];
 	uint32_t	 i, k;
 	uint64_t	 cum;
+
+	family(p, "evbus_handler_calls", "counter",
+	    "Handler invocations by result.");
+	for (i = 0; i < v->sum.nhandlers; i++) {
+		const struct evbus_handler_stats *x = &v->sum.handlers[i];
+
+		lv(x->name, h, sizeof(h));
+		bprintf(&p->b, "evbus_handler_calls_total{handler=\"%s\","
+		    "result=\"ok\"} %llu\n", h, (unsigned long long)x->ok);
+		bprintf(&p->b, "evbus_handler_calls_total{handler=\"%s\","
+		    "result=\"retry\"} %llu\n", h, (unsigned long long)x->retry);
+		bprintf(&p->b, "evbus_handler_calls_total{handler=\"%s\","
+		    "result=\"fail\"} %llu\n", h, (unsigned long long)x->fail);
+	}
+	family(p, "evbus_handler_duration_seconds", "histogram",
+	    "Handler run time.");
+	for (i = 0; i < v->sum.nhandlers; i++) {
+		const struct evbus_handler_stats *x = &v->sum.handlers[i];
+
+		lv(x->name, h, sizeof(h));
+		/* Bucket k holds run times up to 2^k us (evbus_stats_bucket). */
+		for (cum = 0, k = 0; k < EVBUS_STATS_LAT_BUCKETS; k++) {
+			cum += x->latency[k];
+			bprintf(&p->b, "evbus_handler_duration_seconds_bucket{"
+			    "handler=\"%s\",le=\"%s\"} %llu\n", h,
+			    us_seconds((uint64_t)1 << k, le, sizeof(le)),
+			    (unsigned long long)cum);
+		}
+		bprintf(&p->b, "evbus_handler_duration_seconds_bucket{handler="
+		    "\"%s\",le=\"+Inf\"} %llu\n", h, (unsigned long long)cum);
+		bprintf(&p->b, "evbus_handler_duration_seconds_sum{handler="
+		    "\"%s\"} %s\n", h, us_seconds(x->latency_sum_us, sum,
+		    sizeof(sum)));
+		bprintf(&p->b, "evbus_handler_duration_seconds_count{handler="
+		    "\"%s\"} %llu\n", h, (unsigned long long)cum);
+	}
+}
+
+/*
+ * The metrics page, in OpenMetrics 1.0.0 (openmetrics set: the status
+ * socket's "metrics", an HTTP scrape that accepts it) or in Prometheus
+ * text 0.0.4 (what promtool, node_exporter's textfile collector and HTTP
+ * scrapers without OpenMetrics read).  One generator for both: the
+ * samples are the same, only family names and "# EOF" differ.
+ */
+char *
+report_metrics(const struct supervisor *sv, int openmetrics, size_t *len)
+{
+	struct view	*v;
+	struct page	 p;
+	char		 q[2 * EVBUS_NAME_MAX + 1], ver[64];
 	int		 s;
 
 	if ((v = snapshot(sv)) == NULL)
 		return NULL;
-#define C(f, help) counter(&b, sv, v, #f, help, \
+	memset(&p, 0, sizeof(p));
+	p.om = openmetrics;
+	family(&p, "evbus_build", "info", "The evbus version and the "
+	    "rabbitmq-c library it runs with.");
+	bprintf(&p.b, "evbus_build_info{version=\"%s\",rabbitmq_c=\"%s\"} 1\n",
+	    lv(PACKAGE_VERSION, q, sizeof(q)), lv(amqp_version(), ver,
+	    sizeof(ver)));
+#define C(f, help) counter(&p, sv, v, #f, help, \
     offsetof(struct evbus_worker_stats, f))
 	C(events_published, "Events published by handlers.");
 	C(events_consumed, "Deliveries processed and acknowledged.");
@@ -709,8 +902,7 @@ report_metrics(const struct supervisor *sv, size_t *len)
 	C(redelivered, "Deliveries flagged redelivered by the broker.");
 	C(poisoned, "Poison messages sent to the DLQ after crashes.");
 #undef C
-	bprintf(&b, "# TYPE evbus_worker_up gauge\n"
-	    "# HELP evbus_worker_up 1 when the worker is consuming.\n");
+	family(&p, "evbus_worker_up", "gauge", "1 when the worker is consuming.");
 	for (s = 0; s < EVBUS_SB_MAX_SLOTS; s++) {
 		int	 t, up = 0;
 
@@ -722,81 +914,49 @@ report_metrics(const struct supervisor *sv, size_t *len)
 			    sv->children[s].index &&
 			    v->slots[t].state == EVBUS_SLOT_CONSUMING)
 				up = 1;
-		bprintf(&b, "evbus_worker_up{worker=\"%d\"} %d\n",
+		bprintf(&p.b, "evbus_worker_up{worker=\"%d\"} %d\n",
 		    sv->children[s].index, up);
 	}
-	bprintf(&b, "# TYPE evbus_workers gauge\n"
-	    "# HELP evbus_workers Workers wanted and running.\n"
-	    "evbus_workers{kind=\"wanted\"} %d\n"
+	family(&p, "evbus_workers", "gauge", "Workers wanted and running.");
+	bprintf(&p.b, "evbus_workers{kind=\"wanted\"} %d\n"
 	    "evbus_workers{kind=\"running\"} %d\n"
 	    "evbus_workers{kind=\"consuming\"} %d\n",
 	    sv->target, v->nworkers, v->consuming);
-	bprintf(&b, "# TYPE evbus_worker_restarts counter\n"
-	    "# HELP evbus_worker_restarts Workers restarted after dying.\n"
-	    "evbus_worker_restarts_total %llu\n"
-	    "# TYPE evbus_worker_crashes counter\n"
-	    "# HELP evbus_worker_crashes Workers that died abnormally.\n"
-	    "evbus_worker_crashes_total %llu\n",
-	    (unsigned long long)sv->sb->restarts,
+	family(&p, "evbus_worker_restarts", "counter",
+	    "Workers restarted after dying.");
+	bprintf(&p.b, "evbus_worker_restarts_total %llu\n",
+	    (unsigned long long)sv->sb->restarts);
+	family(&p, "evbus_worker_crashes", "counter",
+	    "Workers that died abnormally.");
+	bprintf(&p.b, "evbus_worker_crashes_total %llu\n",
 	    (unsigned long long)sv->sb->crashes);
-	if (v->probe.queue_ok)
-		bprintf(&b, "# TYPE evbus_queue_messages gauge\n"
-		    "# HELP evbus_queue_messages Ready messages in the queue.\n"
-		    "evbus_queue_messages{queue=\"%s\"} %llu\n"
-		    "# TYPE evbus_queue_consumers gauge\n"
-		    "# HELP evbus_queue_consumers Consumers on the queue.\n"
-		    "evbus_queue_consumers{queue=\"%s\"} %llu\n",
-		    sv->conf->queue_name, (unsigned long long)v->probe.messages,
-		    sv->conf->queue_name,
+	process_metrics(&p, sv, v);
+	if (v->probe.queue_ok) {
+		lv(sv->conf->queue_name, q, sizeof(q));
+		family(&p, "evbus_queue_messages", "gauge",
+		    "Ready messages in the queue.");
+		bprintf(&p.b, "evbus_queue_messages{queue=\"%s\"} %llu\n", q,
+		    (unsigned long long)v->probe.messages);
+		family(&p, "evbus_queue_consumers", "gauge",
+		    "Consumers on the queue.");
+		bprintf(&p.b, "evbus_queue_consumers{queue=\"%s\"} %llu\n", q,
 		    (unsigned long long)v->probe.consumers);
-	if (v->probe.dlq_ok)
-		bprintf(&b, "# TYPE evbus_dlq_messages gauge\n"
-		    "# HELP evbus_dlq_messages Messages waiting in the DLQ.\n"
-		    "evbus_dlq_messages{queue=\"%s\"} %llu\n",
-		    sv->conf->dlq_queue_name,
+	}
+	if (v->probe.dlq_ok) {
+		family(&p, "evbus_dlq_messages", "gauge",
+		    "Messages waiting in the DLQ.");
+		bprintf(&p.b, "evbus_dlq_messages{queue=\"%s\"} %llu\n",
+		    lv(sv->conf->dlq_queue_name, q, sizeof(q)),
 		    (unsigned long long)v->probe.dlq_messages);
-	bprintf(&b, "# TYPE evbus_handler_calls counter\n"
-	    "# HELP evbus_handler_calls Handler invocations by result.\n");
-	for (i = 0; i < v->sum.nhandlers; i++) {
-		const struct evbus_handler_stats *h = &v->sum.handlers[i];
-
-		bprintf(&b, "evbus_handler_calls_total{handler=\"%s\","
-		    "result=\"ok\"} %llu\n", h->name,
-		    (unsigned long long)h->ok);
-		bprintf(&b, "evbus_handler_calls_total{handler=\"%s\","
-		    "result=\"retry\"} %llu\n", h->name,
-		    (unsigned long long)h->retry);
-		bprintf(&b, "evbus_handler_calls_total{handler=\"%s\","
-		    "result=\"fail\"} %llu\n", h->name,
-		    (unsigned long long)h->fail);
 	}
-	bprintf(&b, "# TYPE evbus_handler_duration_seconds histogram\n"
-	    "# HELP evbus_handler_duration_seconds Handler run time.\n");
-	for (i = 0; i < v->sum.nhandlers; i++) {
-		const struct evbus_handler_stats *h = &v->sum.handlers[i];
-
-		cum = 0;
-		for (k = 0; k < EVBUS_STATS_LAT_BUCKETS; k++) {
-			cum += h->latency[k];
-			bprintf(&b, "evbus_handler_duration_seconds_bucket{"
-			    "handler=\"%s\",le=\"%g\"} %llu\n", h->name,
-			    (double)((uint64_t)1 << k) / 1e6,
-			    (unsigned long long)cum);
-		}
-		bprintf(&b, "evbus_handler_duration_seconds_bucket{handler="
-		    "\"%s\",le=\"+Inf\"} %llu\n", h->name,
-		    (unsigned long long)cum);
-		bprintf(&b, "evbus_handler_duration_seconds_sum{handler=\"%s\"} "
-		    "%.6f\n", h->name, h->latency_sum_us / 1e6);
-		bprintf(&b, "evbus_handler_duration_seconds_count{handler="
-		    "\"%s\"} %llu\n", h->name, (unsigned long long)cum);
-	}
-	bprintf(&b, "# EOF\n");
+	handler_metrics(&p, v);
+	if (p.om)
+		bprintf(&p.b, "# EOF\n");
 	free(v);
-	if (b.oom) {
-		free(b.s);
+	if (p.b.oom) {
+		free(p.b.s);
 		return NULL;
 	}
-	*len = b.len;
-	return b.s;
+	*len = p.b.len;
+	return p.b.s;
 }

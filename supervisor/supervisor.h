@@ -24,10 +24,12 @@
  * and evbusd's own (those two are always served: see control.c).
  */
 struct plugin_snapshot;
+struct http_server;
 
 #define EVBUS_MAX_CLIENTS	128
 #define EVBUS_MAX_CLIENTS_UID	32
 #define EVBUS_CTL_REQ_MAX	1024	/* longest status socket request */
+#define EVBUS_HTTP_MAX_CLIENTS	64	/* HTTP clients at once (http.c) */
 /* Half the scoreboard, so that a rolling reload has slots to spare. */
 #define EVBUS_MAX_WORKERS	(EVBUS_SB_MAX_SLOTS / 2)
 
@@ -102,6 +104,7 @@ struct supervisor {
 	char			 exit_reason[256];
 	int			 foreground;
 	struct notify_state	 notify;
+	struct http_server	*http;		/* NULL: no http_listen */
 	uint32_t		 restarts_of[EVBUS_SB_MAX_SLOTS];	/* by index */
 	double			 sample_at;	/* next children_sample() */
 	/* The newest error of a worker that is gone (slots show the rest). */
@@ -165,12 +168,23 @@ int	 control_pollfds(struct supervisor *sv, struct pollfd *pfd, int max);
 void	 control_dispatch(struct supervisor *sv, struct pollfd *pfd, int n,
 	    struct control_asked *asked);
 
+/*
+ * http.c: the optional HTTP listener (http_listen) for Prometheus and
+ * health checks, served by the loop like the status socket: /metrics
+ * (report_metrics), /healthz, /readyz (report_health).  It never acts.
+ */
+int	 http_listen(struct supervisor *sv, char *err, size_t errlen);
+void	 http_shutdown(struct supervisor *sv);
+int	 http_pollfds(struct supervisor *sv, struct pollfd *pfd, int max);
+void	 http_dispatch(struct supervisor *sv, struct pollfd *pfd, int n);
+
 /* report.c */
 char	*report_stats(const struct supervisor *sv, size_t *len);
 char	*report_health(const struct supervisor *sv, int *healthy, size_t *len);
 char	*report_queue(const struct supervisor *sv, size_t *len);
 char	*report_workers(const struct supervisor *sv, size_t *len);
-char	*report_metrics(const struct supervisor *sv, size_t *len);
+char	*report_metrics(const struct supervisor *sv, int openmetrics,
+	    size_t *len);
 int	 report_probe_pending(const struct supervisor *sv);
 
 #endif

@@ -109,6 +109,9 @@ static const struct expect defaults[] = {
 	E_DBL(shutdown_timeout, 30.0),
 	E_STR(syslog_facility, "daemon"),
 	E_INT(syslog_facility_code, LOG_DAEMON),
+	E_STR(http_listen, NULL),
+	E_CHARS(http_host, ""),
+	E_INT(http_port, 0),
 	E_END
 };
 
@@ -339,6 +342,24 @@ static const struct parse_case parse_cases[] = {
 	    E_INT(syslog_facility_code, LOG_LOCAL3), E_END } },
 	{ "syslog_facility = \"USER\";",
 	  { E_INT(syslog_facility_code, LOG_USER), E_END } },
+	/* http_listen: loopback unless an address says otherwise. */
+	{ "http_listen = \"127.0.0.1:9466\";",
+	  { E_STR(http_listen, "127.0.0.1:9466"),
+	    E_CHARS(http_host, "127.0.0.1"), E_INT(http_port, 9466), E_END } },
+	{ "http_listen = \"9466\";",
+	  { E_CHARS(http_host, "127.0.0.1"), E_INT(http_port, 9466), E_END } },
+	{ "http_listen = \":9100\";",
+	  { E_CHARS(http_host, "127.0.0.1"), E_INT(http_port, 9100), E_END } },
+	{ "http_listen = \"localhost:80\";",
+	  { E_CHARS(http_host, "127.0.0.1"), E_INT(http_port, 80), E_END } },
+	{ "http_listen = \"0.0.0.0:65535\";",
+	  { E_CHARS(http_host, "0.0.0.0"), E_INT(http_port, 65535), E_END } },
+	{ "http_listen = \"[::1]:9466\";",
+	  { E_CHARS(http_host, "::1"), E_INT(http_port, 9466), E_END } },
+	{ "http_listen = \"[::]:1\";",
+	  { E_CHARS(http_host, "::"), E_INT(http_port, 1), E_END } },
+	{ "http_listen = \"\";",
+	  { E_STR(http_listen, NULL), E_INT(http_port, 0), E_END } },
 	{ "handlers = { inventory = { anything = 1; nested = { x = [1, 2]; }; "
 	  "}; empty = { }; };",
 	  { E_INT(prefetch_count, 10), E_END } },
@@ -536,6 +557,32 @@ static const struct fail_case fail_cases[] = {
 	    "topic, direct, fanout, headers" }, NULL },
 	{ "syslog_facility = \"bogus\";", 1,
 	  { "syslog_facility: \"bogus\" is not a syslog facility" }, NULL },
+	{ "\nhttp_listen = \"metrics.example.com:9466\";", 1,
+	  { NAME ":2: http_listen: \"metrics.example.com:9466\": "
+	    "\"metrics.example.com\" is not an IP address" }, NULL },
+	{ "http_listen = \"127.0.0.1\";", 1,
+	  { NAME ":1: http_listen: \"127.0.0.1\": no port" }, NULL },
+	{ "http_listen = \"127.0.0.1:\";", 1,
+	  { "http_listen: \"127.0.0.1:\": no port" }, NULL },
+	{ "http_listen = \"127.0.0.1:0\";", 1,
+	  { "http_listen: \"127.0.0.1:0\": port 0 is too small" }, NULL },
+	{ "http_listen = \"127.0.0.1:65536\";", 1,
+	  { "http_listen: \"127.0.0.1:65536\": port 65536 is too large" },
+	  NULL },
+	{ "http_listen = \"127.0.0.1:http\";", 1,
+	  { "http_listen: \"127.0.0.1:http\": port http is invalid" }, NULL },
+	{ "http_listen = \"::1:9466\";", 1,
+	  { "http_listen: \"::1:9466\": put an IPv6 address in brackets" },
+	  NULL },
+	{ "http_listen = \"[::1:9466\";", 1,
+	  { "http_listen: \"[::1:9466\": an IPv6 address is written "
+	    "[address]:port" }, NULL },
+	{ "http_listen = \"[127.0.0.1]:9466\";", 1,
+	  { "\"127.0.0.1\" is not an IP address" }, NULL },
+	{ "http_listen = \"300.1.1.1:9466\";", 1,
+	  { "\"300.1.1.1\" is not an IP address" }, NULL },
+	{ "http_listen = 9466;", 1,
+	  { "http_listen: expected a string, got an integer" }, NULL },
 
 	/* URLs; the password never shows. */
 	{ "rabbitmq_url = \"http://localhost/\";", 1,
@@ -1240,8 +1287,8 @@ test_sample(void)
 	static const char *const examples[] = {
 		"ca_file", "cert_file", "key_file", "routing_keys[0]",
 		"nrouting_keys", "routing_key_set", "dlq_message_ttl",
-		"dlq_max_length", "user", "group",
-		"rabbitmq_url", "url.tls", NULL	/* amqps:// below */
+		"dlq_max_length", "user", "group", "http_listen", "http_host",
+		"http_port", "rabbitmq_url", "url.tls", NULL	/* amqps:// below */
 	};
 	struct evbus_conf_errors errs = { NULL, 0 };
 	const struct expect	*e;
@@ -1303,6 +1350,7 @@ test_sample(void)
 		CU_ASSERT_PTR_NOT_NULL(cfg->ca_file);
 		CU_ASSERT_PTR_NOT_NULL(cfg->cert_file);
 		CU_ASSERT_PTR_NOT_NULL(cfg->user);
+		CU_ASSERT(cfg->http_port == 9466);
 		CU_ASSERT(cfg->dlq_message_ttl >= 0);
 		CU_ASSERT(cfg->routing_key_set);
 		s = evbus_config_handler_section(cfg, "inventory");
