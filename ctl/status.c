@@ -806,7 +806,7 @@ cmd_queue(struct ctl *ctl, int argc, char *argv[])
  * scale N, reload, stop: commands that change evbusd.  The JSON is
  * evbusctl's own, one layout for the three (docs/schemas/scale.json...):
  * {"ok": true, "command": "scale", "workers": N}; evbusd's answer
- * ({"ok":true,"reloading":1}) is not passed on as it is.
+ * ({"ok":true,"reloading":true}) is not passed on as it is.
  */
 static int
 change(struct ctl *ctl, const char *req)

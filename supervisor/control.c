@@ -227,7 +227,9 @@ ok_reply(struct client *c, const char *what, int value)
 	json_object	*o = json_object_new_object();
 
 	json_object_object_add(o, "ok", json_object_new_boolean(1));
-	json_object_object_add(o, what, json_object_new_int(value));
+	/* "workers": a count; "reloading", "stopping": true. */
+	json_object_object_add(o, what, strcmp(what, "workers") == 0 ?
+	    json_object_new_int(value) : json_object_new_boolean(value));
 	reply_json(c, o);
 }
 
