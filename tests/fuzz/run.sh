@@ -76,7 +76,7 @@ sources() {
 		    shared/uuid.c shared/isotime.c" ;;
 	url)	echo "shared/url.c" ;;
 	# (fuzz_config.c has its own fatal(): no log.c)
-	config)	echo "shared/conf.c shared/url.c shared/retry.c
+	config)	echo "shared/conf.c shared/suggest.c shared/url.c shared/retry.c
 		    shared/pyjson_write.c
 		    shared/conf_table.c shared/conf_check.c
 		    shared/xmalloc.c" ;;

@@ -97,7 +97,7 @@ check "all 3000 events were published (confirmed)" \
 check "every event handled at least once, none lost" \
     wait_for 120 handled_ids q "$T_DIR/load.jsonl.ids"
 check "no worker is on the stopped node" off_node q "$HP1"
-check "the 3 workers consume on the other nodes" three_consuming q
+check "the 3 workers consume on the other nodes" wait_for 30 three_consuming q
 check "log: the worker on node 1 lost it and reconnected elsewhere" \
     logged q "connection lost: .*reconnecting \\(next node first\\)"
 check "node 1 started again" CL ctl "$EVBUS_CLUSTER_DIR" 1 start_app
