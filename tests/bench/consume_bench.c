@@ -5,9 +5,11 @@
  *   consume_bench preload URL QUEUE N SIZE
  *	put N valid events of about SIZE bytes into QUEUE (persistent,
  *	eventsource-py headers, confirmed in windows of 1000)
- *   consume_bench baseline URL QUEUE N PREFETCH
+ *   consume_bench baseline URL QUEUE N PREFETCH [ACK_EVERY]
  *	the ceiling for one connection: consume N messages, ack each, nothing
- *	else; prints "first <us> last <us> count <n>" like the noop handler
+ *	else; prints "first <us> last <us> count <n>" like the noop handler.
+ *	With ACK_EVERY > 1, one basic.ack multiple=true every ACK_EVERY
+ *	messages (and for the last ones) instead, the batching evbus does
  *   consume_bench rate URL QUEUE N RATE
  *	publish N events at RATE per second with a "sent_us" payload field
  *	(for publish-to-handled latency)
@@ -122,9 +124,10 @@ publish(const char *url, const char *queue, long n, long size, long rate)
 		die("publish", "some messages were not confirmed");
 }
 
-/* The minimal consumer: consume, ack, nothing else. */
+/* The minimal consumer: consume, ack (every ack_every), nothing else. */
 static void
-consume(const char *url, const char *queue, long n, int prefetch, int lat)
+consume(const char *url, const char *queue, long n, int prefetch, int lat,
+    long ack_every)
 {
 	struct evbus_amqp	 a;
 	amqp_envelope_t		 env;
@@ -151,7 +154,10 @@ consume(const char *url, const char *queue, long n, int prefetch, int lat)
 		if (lat && (p = memmem(env.message.body.bytes,
 		    env.message.body.len, "\"sent_us\":", 10)) != NULL)
 			printf("lat %lld\n", (long long)(t - atoll(p + 10)));
-		amqp_basic_ack(a.conn, 1, env.delivery_tag, 0);
+		if (ack_every <= 1)
+			amqp_basic_ack(a.conn, 1, env.delivery_tag, 0);
+		else if (got % ack_every == 0 || got == n)
+			amqp_basic_ack(a.conn, 1, env.delivery_tag, 1);
 		amqp_destroy_envelope(&env);
 	}
 	printf("first %lld\nlast %lld\ncount %ld\n", (long long)first,
@@ -167,12 +173,15 @@ main(int argc, char *argv[])
 	else if (argc == 6 && strcmp(argv[1], "rate") == 0)
 		publish(argv[2], argv[3], atol(argv[4]), 400, atol(argv[5]));
 	else if (argc == 6 && strcmp(argv[1], "baseline") == 0)
-		consume(argv[2], argv[3], atol(argv[4]), atoi(argv[5]), 0);
+		consume(argv[2], argv[3], atol(argv[4]), atoi(argv[5]), 0, 1);
+	else if (argc == 7 && strcmp(argv[1], "baseline") == 0)
+		consume(argv[2], argv[3], atol(argv[4]), atoi(argv[5]), 0,
+		    atol(argv[6]));
 	else if (argc == 6 && strcmp(argv[1], "latency") == 0)
-		consume(argv[2], argv[3], atol(argv[4]), atoi(argv[5]), 1);
+		consume(argv[2], argv[3], atol(argv[4]), atoi(argv[5]), 1, 1);
 	else {
 		fprintf(stderr, "usage: consume_bench preload|rate|baseline|"
-		    "latency URL QUEUE N SIZE|RATE|PREFETCH\n");
+		    "latency URL QUEUE N SIZE|RATE|PREFETCH [ACK_EVERY]\n");
 		return 64;
 	}
 	return 0;

@@ -18,11 +18,19 @@
 #             with confirms, quorum vs classic queues;
 #   ordered   ordered partitions (ordering = "aggregate", 16 partitions) vs
 #             unordered, with the no-op and the 1 ms handler, 1/2/4/8
-#             workers, on events of BENCH_AGGS aggregates interleaved.
+#             workers, on events of BENCH_AGGS aggregates interleaved;
+#   cost      CPU per message (user+sys of every process, from their own
+#             accounting) of the bare consumer acking each message or in
+#             batches vs evbusd (no-op and jsonl handlers), RSS and PSS
+#             with the bundled handlers loaded, and heap allocations per
+#             message (malloc_count.so).
 # Every figure is the median of BENCH_RUNS runs (default 3).
 # Environment: BENCH_ONLY (sections to run, e.g. "consume latency"; all by
-# default: consume wait python latency restart cluster publish ordered),
-# BENCH_N (messages per run, 20000), BENCH_SIZE (bytes, 512), BENCH_RUNS,
+# default: consume wait python latency restart cluster publish ordered
+# cost), BENCH_N (messages per run, 20000; BENCH_COST_N, 50000, in the
+# cost section; BENCH_COST_OTHER, another build directory whose evbusd
+# the cost section also measures, e.g. before a change), BENCH_SIZE
+# (bytes, 512), BENCH_RUNS,
 # BENCH_RATE (latency run, msgs/s, 1000), BENCH_WAIT_N (messages per "wait"
 # and ordered 1 ms run, 3000), BENCH_AGGS (aggregates of the ordered
 # section, 1024), BENCH_PYTHON (/usr/bin/python3).
@@ -81,7 +89,8 @@ rate_of() {
 
 # conf WORKERS PREFETCH [WAIT_US [DONE_AT]]; CONF_URL (a libconfig value),
 # CONF_X (exchange) and CONF_QT (queue type) change the broker and queue;
-# CONF_ORD=P turns on ordered partitions, P of them.
+# CONF_ORD=P turns on ordered partitions, P of them; CONF_PLUGINS is
+# another plugin directory, CONF_HANDLERS the other handlers' settings.
 conf() {
 	cat > "$T/evbusd.conf" <<EOF
 rabbitmq_url = ${CONF_URL:-\"$URL\"};
@@ -91,13 +100,14 @@ consumer_group = "g";
 consumer_name = "bench";
 workers = $1;
 prefetch_count = $2;
-plugin_dir = "$T/plugins";
+plugin_dir = "${CONF_PLUGINS:-$T/plugins}";
 status_socket = "$T/evbusd.sock";
 pid_file = "$T/evbusd.pid";
 heartbeat = 30;
 ${CONF_ORD:+ordering = \"aggregate\"; partitions = $CONF_ORD;}
 handlers = { noop = { out = "$T/noop"; wait_us = ${3:-0};
-    counter = "$T/count"; done = "$T/done"; done_at = ${4:-0}; }; };
+    counter = "$T/count"; done = "$T/done"; done_at = ${4:-0}; };
+    ${CONF_HANDLERS:-} };
 EOF
 	chmod 600 "$T/evbusd.conf"
 }
@@ -572,4 +582,276 @@ elif want ordered; then
 	    "$(awk '$1 == "o4.1000" { print $2 }' "$T/even" | median | as_x)"
 	printf '%-34s %s\n' "events per partition, of $N" "$spreadn" \
 	    "events per partition, of $WN" "$spreadw"
+fi
+
+# What a message costs evbus where the broker is not the limit (issue 18):
+# CPU seconds, user+sys from the processes' own accounting, of the same
+# preloaded events.  Each run is a subshell whose `times` after `wait`
+# counts everything it reaped: evbusd's supervisor and, through it, every
+# worker, the probe and the plugin check (or the bare consumer); the fixed
+# cost of starting and stopping is in it, and measured alone as "start +
+# stop" (a run on an empty queue) so "net" can take it out.  "vs multi" is
+# the median of the per-round ratios to the bare consumer that acks with
+# multiple=true every prefetch/2 at the same prefetch.
+cpu_of() {	# cpu_of TIMESFILE -> children's user+sys in seconds
+	awk 'NR == 2 { t = 0; for (i = 1; i <= 2; i++) {
+	    split($i, a, "m"); sub("s", "", a[2]); t += a[1] * 60 + a[2] }
+	    printf "%.4f\n", t }' "$1"
+}
+cost_base() {	# cost_base PREFETCH ACK_EVERY -> us of CPU per message
+	"$CB" preload "$URL" bench.g "$CN" "$SIZE" || { echo NA; return; }
+	( "$CB" baseline "$URL" bench.g "$CN" "$1" "$2" > "$T/base.out" ||
+	    exit 1; times > "$T/times" ) 3<&- || { echo NA; return; }
+	awk -v n="$CN" '{ printf "%.3f\n", $1 * 1e6 / n }' <(cpu_of "$T/times")
+}
+# start_timed: start_evbusd nowait, in a subshell that reports the CPU of
+# everything evbusd reaped in $T/times once evbusd exits.
+start_timed() {
+	local i
+	rm -f "$T/times" "$T/evbusd.inner"
+	( "${EVBUSD_BIN:-$B/evbusd}" -d -f "$T/evbusd.conf" \
+	    > "$T/evbusd.log" 2>&1 &
+	  echo $! > "$T/evbusd.inner"; wait $!; times > "$T/times.tmp"
+	  mv "$T/times.tmp" "$T/times" ) 3<&- &
+	TIMED_SUB=$!
+	for i in $(seq 1 200); do
+		[ -s "$T/evbusd.inner" ] && break
+		sleep 0.01
+	done
+	EVBUSD_PID=$(cat "$T/evbusd.inner")
+	echo "$EVBUSD_PID" > "$T/evbusd.run.$EVBUSD_PID"
+}
+stop_timed() {	# sets CPU_S: CPU seconds, or NA (not in a $(...): wait)
+	kill -TERM "$EVBUSD_PID" 2>/dev/null
+	wait "$TIMED_SUB" 2>/dev/null
+	rm -f "$T/evbusd.run.$EVBUSD_PID"
+	EVBUSD_PID=""
+	CPU_S=NA
+	[ -s "$T/times" ] && CPU_S=$(cpu_of "$T/times")
+}
+# wait_consuming WORKERS: until each worker's log line says it consumes
+# (no status socket polling: that would cost evbusd CPU).
+wait_consuming() {
+	local i
+	for i in $(seq 1 400); do
+		[ "$(grep -c 'consuming from' "$T/evbusd.log" 2>/dev/null)" \
+		    -ge "$1" ] && return 0
+		sleep 0.025
+	done
+	echo "evbusd did not start consuming; its log ends:" >&2
+	tail -n 5 "$T/evbusd.log" >&2
+	return 1
+}
+cost_evbus() {	# cost_evbus WORKERS PREFETCH -> us of CPU per message
+	conf "$1" "$2" 0 "$CN"
+	rm -f "$T"/noop.*
+	"$CB" preload "$URL" bench.g "$CN" "$SIZE" || { echo NA; return; }
+	arm || { echo NA; return; }
+	start_timed
+	if ! wait_done "$CN"; then
+		stop_timed
+		echo NA
+		return
+	fi
+	stop_timed
+	awk -v s="$CPU_S" -v n="$CN" 'BEGIN { if (s ~ /^[0-9.]+$/)
+	    printf "%.3f\n", s * 1e6 / n; else print "NA" }'
+}
+cost_idle() {	# cost_idle WORKERS PREFETCH -> ms of CPU to start and stop
+	conf "$1" "$2"
+	start_timed
+	wait_consuming "$1" || { stop_timed; echo NA; return; }
+	stop_timed
+	awk -v s="$CPU_S" 'BEGIN { if (s ~ /^[0-9.]+$/) printf "%.1f\n", s * 1e3;
+	    else print "NA" }'
+}
+crow() {	# crow LABEL KEY [IDLEKEY]: median us/msg, ratio, net us/msg
+	local v r net=""
+	v=$(awk -v k="$2" '$1 == k { print $3 }' "$T/rates" | median)
+	r=$(awk -v k="$2" '$1 == k && $3 ~ /^[0-9.]+$/ && $4 > 0 {
+	    printf "%.2f\n", $3 / $4 }' "$T/rates" | median)
+	if [ -n "${3:-}" ]; then
+		# Per round: (CPU - that round's start+stop) / messages.
+		net=$(awk -v k="$2" -v i="$3" -v n="$CN" '
+		    $3 !~ /^[0-9.]+$/ { next }
+		    $1 == k { c[$2] = $3 } $1 == i { s[$2] = $3 }
+		    END { for (r in c) if (r in s)
+		        printf "%.3f\n", c[r] - s[r] * 1e3 / n }' \
+		    "$T/rates" | median)
+	fi
+	printf '%-40s %9s %9s %9s\n' "$1" "$v" "$r" "$net"
+}
+# smaps NAME PID: "Rss Pss" in KiB, or nothing once the process is gone.
+smaps() {
+	awk '/^Rss:/ { r = $2 } /^Pss:/ { p = $2 } END { if (r) print r, p }' \
+	    "/proc/$1/smaps_rollup" 2>/dev/null
+}
+# mem_run LABEL PLUGINDIR HANDLERS: 2 workers, prefetch 100, the preloaded
+# events; peak RSS and PSS sampled every 100 ms while they are handled
+# (and the kernel's own peak RSS, VmHWM), steady 1 s after the last one.
+mem_run() {
+	local pid pids i rp
+	CONF_PLUGINS=$2 CONF_HANDLERS=$3 conf 2 100 0 "$CN"
+	rm -f "$T"/noop.* "$T/mem."*
+	"$CB" preload "$URL" bench.g "$CN" "$SIZE" || return 1
+	arm || return 1
+	start_evbusd nowait
+	wait_consuming 2 || { stop_evbusd; return 1; }
+	pids="$EVBUSD_PID $(pgrep -P "$EVBUSD_PID" -f 'evbusd: worker')"
+	for i in $(seq 1 3000); do
+		read -r -t 0.1 -u 3 _ && break
+		for pid in $pids; do
+			smaps "$pid" >> "$T/mem.$pid"
+		done
+		kill -0 "$EVBUSD_PID" 2>/dev/null || break
+	done
+	exec 3<&-
+	sleep 1
+	for pid in $pids; do
+		rp=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status")
+		i=worker
+		[ "$pid" = "$EVBUSD_PID" ] && i=supervisor
+		printf '%-40s %s\n' "$1, $i" "$(smaps "$pid" | awk -v h="$rp" \
+		    -v f="$T/mem.$pid" '{ sr = $1; sp = $2 }
+		    END { while ((getline l < f) > 0) { split(l, a, " ")
+		        if (a[1] > pr) pr = a[1]; if (a[2] > pp) pp = a[2] }
+		        if (h > pr) pr = h
+		        printf "%6d %6d %6d %6d", pr, sr, pp, sp }')"
+	done
+	stop_evbusd
+}
+# Allocations: evbusd under malloc_count.so (every process counts in its
+# own file, $T/mc/<pid>).  Two runs of 1 worker: on an empty queue until it
+# consumes (its count at start), then on the preloaded events until the
+# last is handled; (end - start) / messages, for the worker and the
+# supervisor (its children, the probe and the plugin check, count apart).
+mc_counts() {	# mc_counts PID -> malloc+calloc+realloc, then each
+	od -An -t u8 -w24 "$T/mc/$1" 2>/dev/null |
+	    awk '{ print $1 + $2 + $3, $1, $2, $3 }'
+}
+alloc_run() {	# alloc_run PREFETCH -> "worker-start worker-end sup-start sup-end"
+	local w a b sa sb
+	rm -rf "$T/mc"
+	mkdir -p "$T/mc"
+	conf 1 "$1"
+	LD_PRELOAD=$MC MALLOC_COUNT_DIR=$T/mc start_timed
+	wait_consuming 1 || { stop_timed; echo NA; return; }
+	sleep 0.5
+	w=$(pgrep -P "$EVBUSD_PID" -f 'evbusd: worker')
+	a=$(mc_counts "$w" | cut -d' ' -f1)
+	sa=$(mc_counts "$EVBUSD_PID" | cut -d' ' -f1)
+	stop_timed
+	rm -rf "$T/mc"
+	mkdir -p "$T/mc"
+	conf 1 "$1" 0 "$CN"
+	rm -f "$T"/noop.*
+	"$CB" preload "$URL" bench.g "$CN" "$SIZE" || { echo NA; return; }
+	arm || { echo NA; return; }
+	LD_PRELOAD=$MC MALLOC_COUNT_DIR=$T/mc start_timed
+	wait_done "$CN" || { stop_timed; echo NA; return; }
+	w=$(pgrep -P "$EVBUSD_PID" -f 'evbusd: worker')
+	b=$(mc_counts "$w" | cut -d' ' -f1)
+	sb=$(mc_counts "$EVBUSD_PID" | cut -d' ' -f1)
+	echo "$(mc_counts "$w")" > "$T/mc.kinds"
+	stop_timed
+	echo "$a $b $sa $sb"
+	[ -n "$a" ] && [ -n "$b" ] && [ -n "$sa" ] && [ -n "$sb" ] ||
+	    echo "allocations: a count is missing (worker $a $b," 	    "supervisor $sa $sb)" >&2
+}
+if want cost; then
+	CN=${BENCH_COST_N:-50000}
+	MC=$B/tests/bench/.libs/malloc_count.so
+	mkdir -p "$T/plugins-jsonl" "$T/plugins-all"
+	chmod 755 "$T/plugins-jsonl" "$T/plugins-all"
+	cp "$B/tests/bench/.libs/noop.so" "$T/plugins-jsonl/"
+	cp "$B/tests/bench/.libs/noop.so" "$T/plugins-all/"
+	cp "$B/handlers/.libs/jsonl.so" "$T/plugins-jsonl/"
+	for h in inventory fulfillment shipping jsonl; do
+		cp "$B/handlers/.libs/$h.so" "$T/plugins-all/"
+	done
+	JSONL_CONF="jsonl = { path = \"$T/events.jsonl\"; };"
+	ALL_CONF="$JSONL_CONF inventory = { warehouse = \"main\"; };
+	    fulfillment = { site = \"dc-1\"; };
+	    shipping = { carrier = \"postal\"; };"
+	: > "$T/rates"
+	for r in $(seq 1 "$RUNS"); do
+		for p in 10 100; do
+			m=$(cost_base "$p" $((p / 2)))
+			rec "bm$p" "$r" "$m" "$m"
+			rec "be$p" "$r" "$(cost_base "$p" 1)" "$m"
+			for w in 1 2; do
+				rec "w$w.$p" "$r" "$(cost_evbus "$w" "$p")" "$m"
+				rec "i$w.$p" "$r" "$(cost_idle "$w" "$p")" NA
+			done
+			[ -n "${BENCH_COST_OTHER:-}" ] || continue
+			rec "o$p" "$r" "$(EVBUSD_BIN=$BENCH_COST_OTHER/evbusd \
+			    cost_evbus 1 "$p")" "$m"
+			rec "io$p" "$r" "$(EVBUSD_BIN=$BENCH_COST_OTHER/evbusd \
+			    cost_idle 1 "$p")" NA
+		done
+		rm -f "$T/events.jsonl"
+		rec j "$r" "$(CONF_PLUGINS=$T/plugins-jsonl \
+		    CONF_HANDLERS=$JSONL_CONF cost_evbus 1 100)" "$m"
+		rec ij "$r" "$(CONF_PLUGINS=$T/plugins-jsonl \
+		    CONF_HANDLERS=$JSONL_CONF cost_idle 1 100)" NA
+	done
+	printf '\n%-40s %9s %9s %9s\n' "CPU per message, $CN msgs of $SIZE B" \
+	    "us/msg" "vs multi" "net"
+	for p in 10 100; do
+		crow "bare rabbitmq-c, ack each, prefetch $p" "be$p"
+		crow "bare rabbitmq-c, ack multi $((p / 2)), pf $p" "bm$p"
+	done
+	for p in 10 100; do
+		for w in 1 2; do
+			crow "evbusd no-op, $w worker(s), prefetch $p" \
+			    "w$w.$p" "i$w.$p"
+		done
+	done
+	crow "evbusd jsonl, 1 worker, prefetch 100" j ij
+	if [ -n "${BENCH_COST_OTHER:-}" ]; then
+		echo "other build: $BENCH_COST_OTHER"
+		for p in 10 100; do
+			crow "other evbusd no-op, 1 wkr, prefetch $p" "o$p" \
+			    "io$p"
+		done
+	fi
+	for p in 10 100; do
+		for w in 1 2; do
+			printf '%-40s %9s ms\n' \
+			    "evbusd start + stop, $w wkr(s), pf $p" \
+			    "$(awk -v k="i$w.$p" '$1 == k { print $3 }' \
+			    "$T/rates" | median)"
+		done
+	done
+
+	printf '\n%-40s %6s %6s %6s %6s\n' "memory, 2 workers, prefetch 100" \
+	    "RSS pk" "steady" "PSS pk" "steady"
+	mem_run "no-op alone" "$T/plugins" ""
+	mem_run "no-op + 4 bundled" "$T/plugins-all" "$ALL_CONF"
+	echo "(KiB; peaks sampled every 100 ms, RSS peak at least VmHWM)"
+
+	if [ -f "$MC" ]; then
+		printf '\n%-40s %9s %9s\n' "heap allocations per message" \
+		    "worker" "superv."
+		for bin in "$B" ${BENCH_COST_OTHER:+"$BENCH_COST_OTHER"}; do
+		for p in 10 100; do
+			: > "$T/allocs"
+			for r in $(seq 1 "$RUNS"); do
+				EVBUSD_BIN=$bin/evbusd alloc_run "$p" \
+				    >> "$T/allocs"
+			done
+			l="evbusd no-op, 1 worker, prefetch $p"
+			[ "$bin" = "$B" ] || l="other $l"
+			printf '%-40s %9s %9s\n' "$l" \
+			    "$(awk -v n="$CN" 'NF == 4 {
+			        printf "%.2f\n", ($2 - $1) / n }' "$T/allocs" |
+			        median)" \
+			    "$(awk -v n="$CN" 'NF == 4 {
+			        printf "%.4f\n", ($4 - $3) / n }' "$T/allocs" |
+			        median)"
+		done
+		done
+		echo "(malloc+calloc+realloc; in the worker of the last run," \
+		    "malloc calloc realloc: $(cat "$T/mc.kinds" 2>/dev/null))"
+	fi
 fi
