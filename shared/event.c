@@ -408,8 +408,12 @@ event_build(struct json_object *obj, int flags, int share,
 			goto oom;
 	}
 
-	/* Everything else is payload, in input order. */
-	if ((ev->payload = json_object_new_object()) == NULL)
+	/*
+	 * Everything else is payload, in input order; checked even when
+	 * the caller wants no copy (the worker hands handlers the body).
+	 */
+	if (!(flags & EVBUS_EVENT_NO_PAYLOAD) &&
+	    (ev->payload = json_object_new_object()) == NULL)
 		goto oom;
 	it = json_object_iter_begin(obj);
 	for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
@@ -425,6 +429,8 @@ event_build(struct json_object *obj, int flags, int share,
 			    "key");
 			goto fail;
 		}
+		if (flags & EVBUS_EVENT_NO_PAYLOAD)
+			continue;
 		copy = NULL;
 		if (share)
 			copy = json_object_get(v);

@@ -43,6 +43,9 @@ struct evbus_event {
 #define EVBUS_EVENT_SHARE		0x04	/* from_json: metadata and payload
 						   reference obj's values instead of
 						   copying them; obj must outlive ev */
+#define EVBUS_EVENT_NO_PAYLOAD		0x08	/* from_json: check the other keys
+						   but build no payload (NULL): the
+						   caller reads them from obj */
 
 /*
  * Parse and validate one event from a JSON text of len bytes (not

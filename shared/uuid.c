@@ -16,14 +16,13 @@
 static int
 hex_digit(int c)
 {
-	static const char	 digits[] = "0123456789abcdef";
-	const char		*p;
-
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
 	if (c >= 'A' && c <= 'F')
-		c += 'a' - 'A';
-	if (c == '\0' || (p = strchr(digits, c)) == NULL)
-		return -1;
-	return (int)(p - digits);
+		return c - 'A' + 10;
+	return -1;
 }
 
 void

@@ -753,9 +753,14 @@ process(struct worker *w, amqp_envelope_t *env)
 	if (r == 0 && !json_object_object_get_ex(obj, "event_type", NULL))
 		json_object_object_add(obj, "event_type",
 		    json_object_new_string(event_type));
-	/* obj (d.body) lives until the end of this function: share it. */
+	/*
+	 * obj (d.body) lives until the end of this function: share it, and
+	 * build no payload object (handlers read the body; it cost an
+	 * object, its table and a key copy per payload field).
+	 */
 	if (evbus_event_from_json(obj, EVBUS_EVENT_FILL_DEFAULTS |
-	    EVBUS_EVENT_SHARE, &ev, err, sizeof(err)) == -1) {
+	    EVBUS_EVENT_SHARE | EVBUS_EVENT_NO_PAYLOAD, &ev, err,
+	    sizeof(err)) == -1) {
 		snprintf(etype, sizeof(etype), "InvalidEvent");
 		snprintf(reason, sizeof(reason), "%s", err);
 		goto malformed;
