@@ -368,7 +368,7 @@ evict(struct supervisor *sv, struct client *c, uid_t newcomer)
 		    now - c->since);
 		last_log = now;
 	}
-	(void)write(c->fd, msg, sizeof(msg) - 1);
+	sv_write_all(c->fd, msg, sizeof(msg) - 1);
 	client_close(c);
 }
 
@@ -418,7 +418,7 @@ accept_client(struct supervisor *sv)
 		}
 		if ((c = place_for(sv, uid)) == NULL) {
 			/* Every place is mid-answer: refuse, do not queue. */
-			(void)write(fd, busy, sizeof(busy) - 1);
+			sv_write_all(fd, busy, sizeof(busy) - 1);
 			close(fd);
 			continue;
 		}

@@ -62,7 +62,7 @@ on_signal(int sig)
 	}
 	/* Wake the poll loop. */
 	if (sigpipe_fds[1] != -1)
-		(void)write(sigpipe_fds[1], &c, 1);
+		sv_write_all(sigpipe_fds[1], &c, 1);
 	errno = saved;
 }
 
@@ -154,7 +154,7 @@ check_snapshot(const struct evbus_config *conf,
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		setproctitle("plugin check");
 		if (sv_drop_privileges(conf, msg, sizeof(msg)) == -1) {
-			(void)write(p[1], msg, strlen(msg));
+			sv_write_all(p[1], msg, strlen(msg));
 			_exit(1);
 		}
 		if ((w = calloc(1, sizeof(*w))) == NULL)
@@ -176,9 +176,9 @@ check_snapshot(const struct evbus_config *conf,
 			/* Then what was loaded, for `evbusctl status`. */
 			loaded = plugins_json(&w->plugins);
 		}
-		(void)write(p[1], msg, strlen(msg) + (loaded != NULL));
+		sv_write_all(p[1], msg, strlen(msg) + (loaded != NULL));
 		if (loaded != NULL)
-			(void)write(p[1], loaded, strlen(loaded));
+			sv_write_all(p[1], loaded, strlen(loaded));
 		loader_unload_all(&w->plugins);
 		_exit(rc);
 	}

@@ -219,3 +219,22 @@ sv_proc_usage(pid_t pid, uint64_t *rss, double *cpu)
 	*rss = (uint64_t)pages * (uint64_t)sysconf(_SC_PAGESIZE);
 	return 0;
 }
+
+void
+sv_write_all(int fd, const void *buf, size_t len)
+{
+	const char	*p = buf;
+	ssize_t		 n;
+	int		 saved = errno;
+
+	while (len > 0) {
+		if ((n = write(fd, p, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	errno = saved;
+}

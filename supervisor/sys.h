@@ -36,6 +36,13 @@ int	 sv_owner_uid(const struct evbus_config *conf, uid_t *uid, char *err,
 	    size_t errlen);
 
 /*
+ * Write all of buf to fd, retrying after EINTR and short writes; errors
+ * are ignored (best effort: a wake-up byte, a message to a client or
+ * parent that may be gone).  Async-signal-safe.
+ */
+void	 sv_write_all(int fd, const void *buf, size_t len);
+
+/*
  * A process's resident memory (bytes) and CPU time (user + system,
  * seconds) from /proc; 0, or -1 when it is gone.
  */
