@@ -82,52 +82,53 @@ declare_queue(struct evbus_amqp *a, amqp_channel_t ch, const char *name,
 	return EVBUS_AMQP_OK;
 }
 
+/* Bind (or unbind) queue or exchange dest to exchange source with key. */
+static int
+bind_to(struct evbus_amqp *a, amqp_channel_t ch, int to_exchange,
+    const char *dest, const char *source, const char *key, int unbind)
+{
+	char	 what[EVBUS_NAME_MAX * 3 + 64];
+	void	*ok;
+
+	if (to_exchange && unbind)
+		ok = amqp_exchange_unbind(a->conn, ch, amqp_cstring_bytes(dest),
+		    amqp_cstring_bytes(source), amqp_cstring_bytes(key),
+		    amqp_empty_table);
+	else if (to_exchange)
+		ok = amqp_exchange_bind(a->conn, ch, amqp_cstring_bytes(dest),
+		    amqp_cstring_bytes(source), amqp_cstring_bytes(key),
+		    amqp_empty_table);
+	else if (unbind)
+		ok = amqp_queue_unbind(a->conn, ch, amqp_cstring_bytes(dest),
+		    amqp_cstring_bytes(source), amqp_cstring_bytes(key),
+		    amqp_empty_table);
+	else
+		ok = amqp_queue_bind(a->conn, ch, amqp_cstring_bytes(dest),
+		    amqp_cstring_bytes(source), amqp_cstring_bytes(key),
+		    amqp_empty_table);
+	if (ok == NULL) {
+		snprintf(what, sizeof(what), "%s.%s '%s' to '%s' with key "
+		    "'%s'", to_exchange ? "exchange" : "queue", unbind ?
+		    "unbind" : "bind", dest, source, key);
+		return evbus_amqp_fail_last(a, ch, what);
+	}
+	return EVBUS_AMQP_OK;
+}
+
 static int
 bind_queue(struct evbus_amqp *a, amqp_channel_t ch, const char *queue,
     const char *exchange, const char *key, int unbind)
 {
-	char	 what[EVBUS_NAME_MAX * 3 + 64];
-	void	*ok;
-
-	if (unbind)
-		ok = amqp_queue_unbind(a->conn, ch, amqp_cstring_bytes(queue),
-		    amqp_cstring_bytes(exchange), amqp_cstring_bytes(key),
-		    amqp_empty_table);
-	else
-		ok = amqp_queue_bind(a->conn, ch, amqp_cstring_bytes(queue),
-		    amqp_cstring_bytes(exchange), amqp_cstring_bytes(key),
-		    amqp_empty_table);
-	if (ok == NULL) {
-		snprintf(what, sizeof(what), "queue.%s '%s' to '%s' with key "
-		    "'%s'", unbind ? "unbind" : "bind", queue, exchange, key);
-		return evbus_amqp_fail_last(a, ch, what);
-	}
-	return EVBUS_AMQP_OK;
+	return bind_to(a, ch, 0, queue, exchange, key, unbind);
 }
 
-/* Bind (or unbind) exchange dest to exchange source with key. */
 static int
 bind_exchange(struct evbus_amqp *a, amqp_channel_t ch, const char *dest,
     const char *source, const char *key, int unbind)
 {
-	char	 what[EVBUS_NAME_MAX * 3 + 64];
-	void	*ok;
-
-	if (unbind)
-		ok = amqp_exchange_unbind(a->conn, ch, amqp_cstring_bytes(dest),
-		    amqp_cstring_bytes(source), amqp_cstring_bytes(key),
-		    amqp_empty_table);
-	else
-		ok = amqp_exchange_bind(a->conn, ch, amqp_cstring_bytes(dest),
-		    amqp_cstring_bytes(source), amqp_cstring_bytes(key),
-		    amqp_empty_table);
-	if (ok == NULL) {
-		snprintf(what, sizeof(what), "exchange.%s '%s' to '%s' with "
-		    "key '%s'", unbind ? "unbind" : "bind", dest, source, key);
-		return evbus_amqp_fail_last(a, ch, what);
-	}
-	return EVBUS_AMQP_OK;
+	return bind_to(a, ch, 1, dest, source, key, unbind);
 }
+
 
 static amqp_table_entry_t
 entry_str(const char *key, const char *value)

@@ -882,6 +882,25 @@ other_frame(struct worker *w)
 }
 
 /*
+ * amqp_consume_message() gave no delivery: a timeout (0), another frame
+ * (handled, 0), or a failure (-1 with w->err: reconnect; a channel.close
+ * is answered on ch).
+ */
+static int
+not_a_delivery(struct worker *w, amqp_rpc_reply_t r, amqp_channel_t ch)
+{
+	if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+	    r.library_error == AMQP_STATUS_TIMEOUT)
+		return 0;
+	if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+	    r.library_error == AMQP_STATUS_UNEXPECTED_STATE)
+		return other_frame(w);
+	evbus_amqp_fail(&w->consumer, ch, r, "consuming");
+	snprintf(w->err, sizeof(w->err), "%s", w->consumer.err);
+	return -1;
+}
+
+/*
  * Consume until asked to stop (0), the connection fails (-1), or the home
  * node is back after a failover (1: reconnect there).
  */
@@ -913,19 +932,8 @@ consume(struct worker *w)
 				return -1;
 			continue;
 		}
-		if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
-		    r.library_error == AMQP_STATUS_TIMEOUT)
-			continue;
-		if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
-		    r.library_error == AMQP_STATUS_UNEXPECTED_STATE) {
-			if (other_frame(w) == -1)
-				return -1;
-			continue;
-		}
-		evbus_amqp_fail(&w->consumer, CONSUME_CHANNEL, r,
-		    "consuming");
-		snprintf(w->err, sizeof(w->err), "%s", w->consumer.err);
-		return -1;
+		if (not_a_delivery(w, r, CONSUME_CHANNEL) == -1)
+			return -1;
 	}
 	return 0;
 }
@@ -975,18 +983,8 @@ consume_ordered(struct worker *w)
 			ord_take(w, &env);
 			continue;
 		}
-		if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
-		    r.library_error == AMQP_STATUS_TIMEOUT)
-			continue;
-		if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
-		    r.library_error == AMQP_STATUS_UNEXPECTED_STATE) {
-			if (other_frame(w) == -1)
-				return -1;
-			continue;
-		}
-		evbus_amqp_fail(&w->consumer, 0, r, "consuming");
-		snprintf(w->err, sizeof(w->err), "%s", w->consumer.err);
-		return -1;
+		if (not_a_delivery(w, r, 0) == -1)
+			return -1;
 	}
 	return 0;
 }
