@@ -189,13 +189,80 @@ base_index(const char *key)
 	return -1;
 }
 
-/* A UUID field: present says whether the key was there, v NULL is null. */
+/*
+ * One value of the envelope, read from a json-c tree or a tape (the
+ * checks below are the same for both).
+ */
+struct fval {
+	enum json_type		 type;
+	const char		*s;	/* string: len bytes, then a NUL */
+	size_t			 len;
+	int64_t			 i;	/* int: as json_object_get_int64() */
+	int			 big;	/* int: above INT64_MAX */
+	struct json_object	*jo;	/* from a tree: the value (quoting) */
+};
+
+static void
+fval_json(struct json_object *v, struct fval *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->jo = v;
+	f->type = json_object_get_type(v);
+	if (f->type == json_type_string) {
+		f->s = json_object_get_string(v);
+		f->len = (size_t)json_object_get_string_len(v);
+	} else if (f->type == json_type_int) {
+		f->i = json_object_get_int64(v);
+		f->big = f->i == INT64_MAX &&
+		    json_object_get_uint64(v) > INT64_MAX;
+	}
+}
+
+static void
+fval_tape(const struct pyjson_tape *t, size_t i, struct fval *f)
+{
+	const struct pyjson_node	*n = &t->node[i];
+
+	memset(f, 0, sizeof(*f));
+	switch (n->type) {
+	case PYJSON_NULL:
+		f->type = json_type_null;
+		break;
+	case PYJSON_BOOL:
+		f->type = json_type_boolean;
+		break;
+	case PYJSON_INT:
+		f->type = json_type_int;
+		f->i = n->v.i;
+		break;
+	case PYJSON_UINT:
+		f->type = json_type_int;
+		f->i = INT64_MAX;
+		f->big = 1;
+		break;
+	case PYJSON_DOUBLE:
+		f->type = json_type_double;
+		break;
+	case PYJSON_STRING:
+		f->type = json_type_string;
+		f->s = t->str + n->off;
+		f->len = n->len;
+		break;
+	case PYJSON_ARRAY:
+		f->type = json_type_array;
+		break;
+	default:
+		f->type = json_type_object;
+		break;
+	}
+}
+
+/* A UUID field: present says whether the key was there. */
 static int
-get_uuid(struct json_object *v, int present, int field, int nullable,
+get_uuid(const struct fval *v, int present, int field, int nullable,
     int fill, char *out, char *err, size_t errlen)
 {
 	char		 q[EVENT_QUOTE_MAX + 8];
-	const char	*s;
 
 	out[0] = '\0';
 	if (!present) {
@@ -206,93 +273,173 @@ get_uuid(struct json_object *v, int present, int field, int nullable,
 			    base_keys[field]);
 		return 0;
 	}
-	if (v == NULL) {
+	if (v->type == json_type_null) {
 		if (nullable)
 			return 0;
 		return event_error(err, errlen, "%s: must not be null",
 		    base_keys[field]);
 	}
-	if (json_object_is_type(v, json_type_string)) {
-		s = json_object_get_string(v);
-		if (strlen(s) == (size_t)json_object_get_string_len(v) &&
-		    evbus_uuid_normalize(s, out) == 0)
-			return 0;
-	}
+	if (v->type == json_type_string && strlen(v->s) == v->len &&
+	    evbus_uuid_normalize(v->s, out) == 0)
+		return 0;
 	return event_error(err, errlen, "%s: not a UUID: %s", base_keys[field],
-	    quote_value(v, q, sizeof(q)));
+	    quote_value(v->jo, q, sizeof(q)));
 }
 
 /* event_version, aggregate_version: integers >= 1, or digit strings. */
 static int
-get_version(struct json_object *v, int present, int field, int64_t *out,
+get_version(const struct fval *v, int present, int field, int64_t *out,
     char *err, size_t errlen)
 {
 	char		 q[EVENT_QUOTE_MAX + 8];
-	const char	*s;
 	int64_t		 n;
-	size_t		 i, len;
+	size_t		 i;
 
 	*out = 1;
 	if (!present)
 		return 0;
-	if (json_object_is_type(v, json_type_int)) {
-		n = json_object_get_int64(v);
-		if (n >= 1 && !(n == INT64_MAX &&
-		    json_object_get_uint64(v) > INT64_MAX)) {
-			*out = n;
+	if (v->type == json_type_int) {
+		if (v->i >= 1 && !v->big) {
+			*out = v->i;
 			return 0;
 		}
-	} else if (json_object_is_type(v, json_type_string)) {
+	} else if (v->type == json_type_string) {
 		/* Pydantic's lax mode takes "7" for 7. */
-		s = json_object_get_string(v);
-		len = (size_t)json_object_get_string_len(v);
 		n = 0;
-		for (i = 0; i < len && i < 18 && is_digit(s[i]); i++)
-			n = n * 10 + (s[i] - '0');
-		if (len > 0 && i == len && n >= 1) {
+		for (i = 0; i < v->len && i < 18 && is_digit(v->s[i]); i++)
+			n = n * 10 + (v->s[i] - '0');
+		if (v->len > 0 && i == v->len && n >= 1) {
 			*out = n;
 			return 0;
 		}
 	}
 	return event_error(err, errlen, "%s: must be an integer >= 1, got %s",
-	    base_keys[field], quote_value(v, q, sizeof(q)));
+	    base_keys[field], quote_value(v->jo, q, sizeof(q)));
 }
 
 /* A string without NUL bytes, in valid UTF-8. */
 static int
-get_string(struct json_object *v, const char **out)
+get_string(const struct fval *v, const char **out)
 {
-	size_t	 len;
-
-	if (!json_object_is_type(v, json_type_string))
+	if (v->type != json_type_string)
 		return -1;
-	*out = json_object_get_string(v);
-	len = (size_t)json_object_get_string_len(v);
-	if (strlen(*out) != len ||
-	    pyjson_utf8_valid_prefix((const unsigned char *)*out, len) != len)
+	*out = v->s;
+	if (strlen(v->s) != v->len ||
+	    pyjson_utf8_valid_prefix((const unsigned char *)v->s, v->len) !=
+	    v->len)
 		return -1;
 	return 0;
 }
 
 /*
+ * The base fields f[] (seen[] says which keys were there) into ev.  With
+ * borrow the strings point into the tree or tape they came from, which
+ * must outlive ev.
+ */
+static int
+event_base(const struct fval *f, const int *seen, int flags, int borrow,
+    struct evbus_event *ev, char *err, size_t errlen)
+{
+	char		 q[EVENT_QUOTE_MAX + 8];
+	const char	*s;
+	int		 fill;
+
+	fill = (flags & EVBUS_EVENT_FILL_DEFAULTS) != 0;
+	ev->borrowed = borrow;
+	if (get_uuid(&f[F_EVENT_ID], seen[F_EVENT_ID], F_EVENT_ID, 0, fill,
+	    ev->event_id, err, errlen) == -1)
+		return -1;
+
+	if (!seen[F_EVENT_TYPE])
+		return event_error(err, errlen, "event_type: field required");
+	if (get_string(&f[F_EVENT_TYPE], &s) == -1 || *s == '\0')
+		return event_error(err, errlen, "event_type: must be a "
+		    "non-empty string, got %s", quote_value(f[F_EVENT_TYPE].jo,
+		    q, sizeof(q)));
+	if ((ev->event_type = borrow ? (char *)s : strdup(s)) == NULL)
+		goto oom;
+
+	if (get_version(&f[F_EVENT_VERSION], seen[F_EVENT_VERSION],
+	    F_EVENT_VERSION, &ev->event_version, err, errlen) == -1)
+		return -1;
+
+	if (!seen[F_OCCURRED_AT]) {
+		if (!fill)
+			return event_error(err, errlen, "occurred_at: field "
+			    "required");
+		evbus_time_now(&ev->occurred_sec, &ev->occurred_usec);
+	} else if (get_string(&f[F_OCCURRED_AT], &s) == -1 ||
+	    evbus_time_parse(s, &ev->occurred_sec, &ev->occurred_usec) == -1)
+		return event_error(err, errlen, "occurred_at: not an ISO-8601 "
+		    "date-time: %s", quote_value(f[F_OCCURRED_AT].jo, q,
+		    sizeof(q)));
+
+	/* aggregate_id has no default, even with FILL_DEFAULTS. */
+	if (get_uuid(&f[F_AGGREGATE_ID], seen[F_AGGREGATE_ID], F_AGGREGATE_ID,
+	    0, 0, ev->aggregate_id, err, errlen) == -1)
+		return -1;
+
+	if (!seen[F_AGGREGATE_TYPE])
+		return event_error(err, errlen, "aggregate_type: field "
+		    "required");
+	if (get_string(&f[F_AGGREGATE_TYPE], &s) == -1 ||
+	    !evbus_aggregate_type_valid(s))
+		return event_error(err, errlen, "aggregate_type: must match "
+		    "^[A-Za-z0-9_.-]+$, got %s",
+		    quote_value(f[F_AGGREGATE_TYPE].jo, q, sizeof(q)));
+	if ((ev->aggregate_type = borrow ? (char *)s : strdup(s)) == NULL)
+		goto oom;
+
+	if (get_version(&f[F_AGGREGATE_VERSION], seen[F_AGGREGATE_VERSION],
+	    F_AGGREGATE_VERSION, &ev->aggregate_version, err, errlen) == -1)
+		return -1;
+
+	if (get_uuid(&f[F_TENANT_ID], seen[F_TENANT_ID], F_TENANT_ID, 1, 0,
+	    ev->tenant_id, err, errlen) == -1)
+		return -1;
+
+	if (seen[F_ACTOR_ID] && f[F_ACTOR_ID].type != json_type_null) {
+		if (get_string(&f[F_ACTOR_ID], &s) == -1)
+			return event_error(err, errlen, "actor_id: must be a "
+			    "string or null, got %s",
+			    quote_value(f[F_ACTOR_ID].jo, q, sizeof(q)));
+		if ((ev->actor_id = borrow ? (char *)s : strdup(s)) == NULL)
+			goto oom;
+	}
+
+	/* Never null; only FILL_DEFAULTS makes one up. */
+	if (get_uuid(&f[F_CORRELATION_ID], seen[F_CORRELATION_ID],
+	    F_CORRELATION_ID, 0, fill, ev->correlation_id, err, errlen) == -1)
+		return -1;
+
+	if (get_uuid(&f[F_CAUSATION_ID], seen[F_CAUSATION_ID], F_CAUSATION_ID,
+	    1, 0, ev->causation_id, err, errlen) == -1)
+		return -1;
+	return 0;
+oom:
+	return event_error(err, errlen, "out of memory");
+}
+
+/*
  * Validate obj into ev.  With share the payload and metadata take
- * references to obj's values (the parser's own tree); without, deep copies
- * (a caller's tree it may change later).
+ * references to obj's values (the parser's own tree); without, deep
+ * copies (a caller's tree it may change later).  With the flag
+ * EVBUS_EVENT_SHARE the strings point into obj too.
  */
 static int
 event_build(struct json_object *obj, int flags, int share,
     struct evbus_event *ev, char *err, size_t errlen)
 {
 	struct json_object_iterator	 it, end;
-	struct json_object		*f[F_NFIELDS], *v, *copy;
+	struct json_object		*v, *copy;
+	struct fval			 f[F_NFIELDS];
 	char				 q[EVENT_QUOTE_MAX + 8];
-	const char			*name, *s;
-	int				 seen[F_NFIELDS], fill, i;
+	const char			*name;
+	int				 seen[F_NFIELDS], i;
 
 	memset(ev, 0, sizeof(*ev));
 	memset(f, 0, sizeof(f));
 	memset(seen, 0, sizeof(seen));
-	fill = (flags & EVBUS_EVENT_FILL_DEFAULTS) != 0;
 	if (!json_object_is_type(obj, json_type_object))
 		return event_error(err, errlen, "body: not a JSON object");
 
@@ -301,113 +448,34 @@ event_build(struct json_object *obj, int flags, int share,
 	for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
 		name = json_object_iter_peek_name(&it);
 		if ((i = base_index(name)) >= 0) {
-			f[i] = json_object_iter_peek_value(&it);
+			fval_json(json_object_iter_peek_value(&it), &f[i]);
 			seen[i] = 1;
 		} else if (flags & EVBUS_EVENT_NO_EXTRA)
 			return event_error(err, errlen, "%s: extra field not "
 			    "permitted", name);
 	}
-
-	if (get_uuid(f[F_EVENT_ID], seen[F_EVENT_ID], F_EVENT_ID, 0, fill,
-	    ev->event_id, err, errlen) == -1)
-		goto fail;
-
-	if (!seen[F_EVENT_TYPE]) {
-		event_error(err, errlen, "event_type: field required");
-		goto fail;
-	}
-	if (get_string(f[F_EVENT_TYPE], &s) == -1 || *s == '\0') {
-		event_error(err, errlen, "event_type: must be a non-empty "
-		    "string, got %s", quote_value(f[F_EVENT_TYPE], q,
-		    sizeof(q)));
-		goto fail;
-	}
-	if ((ev->event_type = strdup(s)) == NULL)
-		goto oom;
-
-	if (get_version(f[F_EVENT_VERSION], seen[F_EVENT_VERSION],
-	    F_EVENT_VERSION, &ev->event_version, err, errlen) == -1)
-		goto fail;
-
-	if (!seen[F_OCCURRED_AT]) {
-		if (!fill) {
-			event_error(err, errlen, "occurred_at: field required");
-			goto fail;
-		}
-		evbus_time_now(&ev->occurred_sec, &ev->occurred_usec);
-	} else if (get_string(f[F_OCCURRED_AT], &s) == -1 ||
-	    evbus_time_parse(s, &ev->occurred_sec, &ev->occurred_usec) == -1) {
-		event_error(err, errlen, "occurred_at: not an ISO-8601 "
-		    "date-time: %s", quote_value(f[F_OCCURRED_AT], q,
-		    sizeof(q)));
-		goto fail;
-	}
-
-	/* aggregate_id has no default, even with FILL_DEFAULTS. */
-	if (get_uuid(f[F_AGGREGATE_ID], seen[F_AGGREGATE_ID], F_AGGREGATE_ID,
-	    0, 0, ev->aggregate_id, err, errlen) == -1)
-		goto fail;
-
-	if (!seen[F_AGGREGATE_TYPE]) {
-		event_error(err, errlen, "aggregate_type: field required");
-		goto fail;
-	}
-	if (get_string(f[F_AGGREGATE_TYPE], &s) == -1 ||
-	    !evbus_aggregate_type_valid(s)) {
-		event_error(err, errlen, "aggregate_type: must match "
-		    "^[A-Za-z0-9_.-]+$, got %s",
-		    quote_value(f[F_AGGREGATE_TYPE], q, sizeof(q)));
-		goto fail;
-	}
-	if ((ev->aggregate_type = strdup(s)) == NULL)
-		goto oom;
-
-	if (get_version(f[F_AGGREGATE_VERSION], seen[F_AGGREGATE_VERSION],
-	    F_AGGREGATE_VERSION, &ev->aggregate_version, err, errlen) == -1)
-		goto fail;
-
-	if (get_uuid(f[F_TENANT_ID], seen[F_TENANT_ID], F_TENANT_ID, 1, 0,
-	    ev->tenant_id, err, errlen) == -1)
-		goto fail;
-
-	if (f[F_ACTOR_ID] != NULL) {
-		if (get_string(f[F_ACTOR_ID], &s) == -1) {
-			event_error(err, errlen, "actor_id: must be a string "
-			    "or null, got %s", quote_value(f[F_ACTOR_ID], q,
-			    sizeof(q)));
-			goto fail;
-		}
-		if ((ev->actor_id = strdup(s)) == NULL)
-			goto oom;
-	}
-
-	/* Never null; only FILL_DEFAULTS makes one up. */
-	if (get_uuid(f[F_CORRELATION_ID], seen[F_CORRELATION_ID],
-	    F_CORRELATION_ID, 0, fill, ev->correlation_id, err, errlen) == -1)
-		goto fail;
-
-	if (get_uuid(f[F_CAUSATION_ID], seen[F_CAUSATION_ID], F_CAUSATION_ID,
-	    1, 0, ev->causation_id, err, errlen) == -1)
+	/* Only a caller's tree that outlives ev lends its strings. */
+	if (event_base(f, seen, flags, (flags & EVBUS_EVENT_SHARE) != 0, ev,
+	    err, errlen) == -1)
 		goto fail;
 
 	if (!seen[F_METADATA]) {
 		if ((ev->metadata = json_object_new_object()) == NULL)
 			goto oom;
-	} else if (!json_object_is_type(f[F_METADATA], json_type_object)) {
+	} else if (f[F_METADATA].type != json_type_object) {
 		event_error(err, errlen, "metadata: must be a JSON object, got "
-		    "%s", quote_value(f[F_METADATA], q, sizeof(q)));
+		    "%s", quote_value(f[F_METADATA].jo, q, sizeof(q)));
 		goto fail;
 	} else {
-		if (check_value(f[F_METADATA], 2, "metadata", err,
+		if (check_value(f[F_METADATA].jo, 2, "metadata", err,
 		    errlen) == -1)
 			goto fail;
 		if (share)
-			ev->metadata = json_object_get(f[F_METADATA]);
-		else if (json_object_deep_copy(f[F_METADATA], &ev->metadata,
-		    NULL) != 0)
+			ev->metadata = json_object_get(f[F_METADATA].jo);
+		else if (json_object_deep_copy(f[F_METADATA].jo,
+		    &ev->metadata, NULL) != 0)
 			goto oom;
 	}
-
 	/*
 	 * Everything else is payload, in input order; checked even when
 	 * the caller wants no copy (the worker hands handlers the body).
@@ -455,14 +523,89 @@ int
 evbus_event_from_json(struct json_object *obj, int flags,
     struct evbus_event *ev, char *err, size_t errlen)
 {
-	return event_build(obj, flags & ~EVBUS_EVENT_SHARE,
-	    (flags & EVBUS_EVENT_SHARE) != 0, ev, err, errlen);
+	return event_build(obj, flags, (flags & EVBUS_EVENT_SHARE) != 0, ev,
+	    err, errlen);
+}
+
+/*
+ * The worker's way: no json-c tree.  The tape's values are read in place
+ * and what the quick path does not accept (or cannot judge: a number read
+ * as inf) is judged again from the tree, so the verdict and its words are
+ * always evbus_event_from_json()'s.
+ */
+int
+evbus_event_from_tape(const struct pyjson_tape *t, const char *event_type,
+    int flags, struct evbus_event *ev, char *err, size_t errlen)
+{
+	const struct pyjson_node	*n = t->node;
+	struct json_object		*obj;
+	struct fval			 f[F_NFIELDS];
+	size_t				 k;
+	int				 seen[F_NFIELDS], i, rv;
+
+	memset(ev, 0, sizeof(*ev));
+	memset(f, 0, sizeof(f));
+	memset(seen, 0, sizeof(seen));
+	if (t->n == 0 || n[0].type != PYJSON_OBJECT || t->nonfinite)
+		goto tree;
+	for (k = 1; k < n[0].next; k = n[k + 1].next) {
+		if ((i = base_index(t->str + n[k].off)) >= 0) {
+			fval_tape(t, k + 1, &f[i]);
+			seen[i] = 1;
+		} else if (flags & EVBUS_EVENT_NO_EXTRA)
+			goto tree;
+	}
+	if (!seen[F_EVENT_TYPE] && event_type != NULL) {
+		f[F_EVENT_TYPE].type = json_type_string;
+		f[F_EVENT_TYPE].s = event_type;
+		f[F_EVENT_TYPE].len = strlen(event_type);
+		seen[F_EVENT_TYPE] = 1;
+	}
+	if ((!seen[F_METADATA] || f[F_METADATA].type == json_type_object) &&
+	    event_base(f, seen, flags, 1, ev, NULL, 0) == 0)
+		return 0;
+	memset(ev, 0, sizeof(*ev));
+tree:
+	if (t->n == 0 || pyjson_tape_json(t, 0, &obj) == -1)
+		return event_error(err, errlen, "out of memory");
+	if (event_type != NULL && json_object_is_type(obj, json_type_object) &&
+	    !json_object_object_get_ex(obj, "event_type", NULL))
+		json_object_object_add(obj, "event_type",
+		    json_object_new_string(event_type));
+	rv = event_build(obj, flags | EVBUS_EVENT_NO_PAYLOAD, 0, ev, err,
+	    errlen);
+	json_object_put(obj);
+	if (rv == 0) {
+		/* As the quick path: the caller reads them from the tape. */
+		json_object_put(ev->metadata);
+		ev->metadata = NULL;
+	}
+	return rv;
 }
 
 /*
  * The strict parser's verdict in the words evbus_event_parse() has always
  * used: the text is the message body and must hold an object.
  */
+int
+evbus_json_error(const struct pyjson_error *e, size_t len, char *err,
+    size_t errlen)
+{
+	switch (e->kind) {
+	case PYJSON_E_TOO_LARGE:
+		return event_error(err, errlen, "body: too large (%zu bytes)",
+		    len);
+	case PYJSON_E_NOMEM:
+		return event_error(err, errlen, "out of memory");
+	case PYJSON_E_UTF8:
+		return event_error(err, errlen, "body: invalid UTF-8 at "
+		    "offset %zu", e->offset);
+	default:
+		return event_error(err, errlen, "body: invalid JSON at offset "
+		    "%zu: %s", e->offset, e->why);
+	}
+}
+
 struct json_object *
 evbus_json_parse_object(const char *json, size_t len, char *err,
     size_t errlen)
@@ -471,23 +614,7 @@ evbus_json_parse_object(const char *json, size_t len, char *err,
 	struct json_object	*obj;
 
 	if (pyjson_parse(json, len, &obj, &e) == -1) {
-		switch (e.kind) {
-		case PYJSON_E_TOO_LARGE:
-			event_error(err, errlen, "body: too large (%zu bytes)",
-			    len);
-			break;
-		case PYJSON_E_NOMEM:
-			event_error(err, errlen, "out of memory");
-			break;
-		case PYJSON_E_UTF8:
-			event_error(err, errlen, "body: invalid UTF-8 at "
-			    "offset %zu", e.offset);
-			break;
-		case PYJSON_E_SYNTAX:
-			event_error(err, errlen, "body: invalid JSON at "
-			    "offset %zu: %s", e.offset, e.why);
-			break;
-		}
+		evbus_json_error(&e, len, err, errlen);
 		return NULL;
 	}
 	if (!json_object_is_type(obj, json_type_object)) {
@@ -611,9 +738,11 @@ evbus_event_free(struct evbus_event *ev)
 {
 	if (ev == NULL)
 		return;
-	free(ev->event_type);
-	free(ev->aggregate_type);
-	free(ev->actor_id);
+	if (!ev->borrowed) {
+		free(ev->event_type);
+		free(ev->aggregate_type);
+		free(ev->actor_id);
+	}
 	json_object_put(ev->metadata);
 	json_object_put(ev->payload);
 	memset(ev, 0, sizeof(*ev));

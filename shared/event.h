@@ -35,6 +35,8 @@ struct evbus_event {
 	char			 causation_id[EVBUS_UUID_LEN + 1];	/* "" = null */
 	struct json_object	*metadata;	/* object, never NULL after parse */
 	struct json_object	*payload;	/* object of the remaining keys */
+	int			 borrowed;	/* the strings point into the
+						   tree or tape parsed */
 };
 
 /* Flags for evbus_event_parse(). */
@@ -42,7 +44,8 @@ struct evbus_event {
 #define EVBUS_EVENT_NO_EXTRA		0x02	/* refuse keys beyond the base fields */
 #define EVBUS_EVENT_SHARE		0x04	/* from_json: metadata and payload
 						   reference obj's values instead of
-						   copying them; obj must outlive ev */
+						   copying them, and the strings point
+						   into it; obj must outlive ev */
 #define EVBUS_EVENT_NO_PAYLOAD		0x08	/* from_json: check the other keys
 						   but build no payload (NULL): the
 						   caller reads them from obj */
@@ -86,6 +89,20 @@ int	 evbus_event_from_json(struct json_object *obj, int flags,
 char	*evbus_event_serialize(const struct evbus_event *ev, size_t *lenp);
 
 /*
+ * The same from a tape (pyjson_parse_tape() of the body), without json-c:
+ * the worker's way, which costs no heap allocation.  event_type, when not
+ * NULL, is the type for a body without one (eventsource-py takes it from
+ * the event_type header).  ev's strings point into the tape (and into
+ * event_type), which must outlive ev; ev has no metadata and no payload
+ * (read the body's fields from the tape).  FILL_DEFAULTS and NO_EXTRA as
+ * for evbus_event_parse(); the verdict and its words are the same too.
+ */
+struct pyjson_tape;
+int	 evbus_event_from_tape(const struct pyjson_tape *t,
+	    const char *event_type, int flags, struct evbus_event *ev,
+	    char *err, size_t errlen);
+
+/*
  * The text checks of evbus_event_parse() alone: len bytes (not necessarily
  * NUL-terminated) of valid UTF-8 holding one strict JSON object (no NaN or
  * Infinity, no lone surrogates, no raw control characters in strings,
@@ -97,6 +114,13 @@ char	*evbus_event_serialize(const struct evbus_event *ev, size_t *lenp);
  * "body: not a JSON object").
  */
 struct json_object *evbus_json_parse_object(const char *json, size_t len,
+	    char *err, size_t errlen);
+/*
+ * pyjson_parse()'s or pyjson_parse_tape()'s *e for a body of len bytes, in
+ * the same words; returns -1.
+ */
+struct pyjson_error;
+int	 evbus_json_error(const struct pyjson_error *e, size_t len,
 	    char *err, size_t errlen);
 
 /* "{aggregate_type}.{event_type}" into buf; -1 if it does not fit. */

@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "isotime.h"
@@ -131,11 +132,22 @@ evbus_time_parse(const char *s, int64_t *sec, int32_t *usec)
 	return 0;
 }
 
+/* v as n decimal digits at p, zero-padded (v < 10^n). */
+static void
+digits(char *p, int64_t v, int n)
+{
+	while (n-- > 0) {
+		p[n] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
 char *
 evbus_time_format(int64_t sec, int32_t usec, int style, char *buf, size_t len)
 {
 	int64_t	 days, rem, y;
 	int	 m, d;
+	size_t	 o;
 	char	 frac[8];
 
 	if (buf == NULL || len == 0)
@@ -155,6 +167,29 @@ evbus_time_format(int64_t sec, int32_t usec, int style, char *buf, size_t len)
 		days--;
 	}
 	civil_from_days(days, &y, &m, &d);
+	if (y >= 0 && y <= 9999 && len >= EVBUS_TIME_LEN) {
+		/* The worker formats one per message: no snprintf. */
+		digits(buf, y, 4);
+		buf[4] = '-';
+		digits(buf + 5, m, 2);
+		buf[7] = '-';
+		digits(buf + 8, d, 2);
+		buf[10] = 'T';
+		digits(buf + 11, rem / 3600, 2);
+		buf[13] = ':';
+		digits(buf + 14, rem / 60 % 60, 2);
+		buf[16] = ':';
+		digits(buf + 17, rem % 60, 2);
+		o = 19;
+		if (usec != 0) {
+			buf[o++] = '.';
+			digits(buf + o, usec, 6);
+			o += 6;
+		}
+		memcpy(buf + o, style == EVBUS_TIME_OFFSET ? "+00:00" : "Z",
+		    style == EVBUS_TIME_OFFSET ? 7 : 2);
+		return buf;
+	}
 	frac[0] = '\0';
 	if (usec != 0)
 		snprintf(frac, sizeof(frac), ".%06d", (int)usec);

@@ -14,6 +14,7 @@
 #define EVBUS_PYJSON_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct json_object;
 
@@ -60,6 +61,64 @@ struct pyjson_error {
  */
 int	 pyjson_parse(const char *text, size_t len, struct json_object **out,
 	    struct pyjson_error *e);
+
+/*
+ * The same parse onto a tape, without json-c: the values in document
+ * order, each container followed by its contents (an object's as key,
+ * value, key, value...), the text's root at index 0.  A tape is reused
+ * from one text to the next (zero it before its first use): its arrays
+ * only grow, so a steady stream of texts costs no allocation.
+ */
+enum pyjson_type {
+	PYJSON_NULL,
+	PYJSON_BOOL,
+	PYJSON_INT,		/* v.i */
+	PYJSON_UINT,		/* v.u, above INT64_MAX */
+	PYJSON_DOUBLE,		/* v.d; its text at str + off */
+	PYJSON_STRING,		/* len bytes at str + off, NUL-terminated */
+	PYJSON_ARRAY,
+	PYJSON_OBJECT
+};
+
+struct pyjson_node {
+	unsigned char	 type;		/* enum pyjson_type */
+	unsigned char	 nul;		/* STRING: holds a \u0000 */
+	uint32_t	 next;		/* the index after this value */
+	uint32_t	 off;
+	uint32_t	 len;
+	union {
+		int64_t	 i;
+		uint64_t u;
+		double	 d;
+		int	 b;
+	} v;
+};
+
+struct pyjson_tape {
+	struct pyjson_node	*node;
+	size_t			 n;
+	size_t			 ncap;
+	char			*str;		/* decoded strings, number texts */
+	size_t			 used;
+	size_t			 scap;
+	int			 nonfinite;	/* a number read as inf (1e400) */
+};
+
+/* 0, or -1 with *e as pyjson_parse() says it (the tape is then empty). */
+int	 pyjson_parse_tape(const char *text, size_t len, struct pyjson_tape *t,
+	    struct pyjson_error *e);
+/* Node i's value (and all it holds) as pyjson_parse() would build it. */
+int	 pyjson_tape_json(const struct pyjson_tape *t, size_t i,
+	    struct json_object **out);
+/*
+ * The index of key's value in the object at obj (the last of repeated
+ * keys, as in json-c's tree), or -1.
+ */
+long	 pyjson_tape_member(const struct pyjson_tape *t, size_t obj,
+	    const char *key);
+/* Empty the tape; free its arrays if they hold more than keep bytes. */
+void	 pyjson_tape_trim(struct pyjson_tape *t, size_t keep);
+void	 pyjson_tape_free(struct pyjson_tape *t);
 
 /*
  * Length of the valid UTF-8 prefix of the n bytes at s: n when all of it

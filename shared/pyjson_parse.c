@@ -3,11 +3,15 @@
  * json.loads() reads UTF-8 bytes (see pyjson.h for the dialect).
  *
  * Texts are parsed in one pass that checks them (UTF-8, strict RFC 8259
- * tokens, the depth limit) and builds the json-c tree as it goes: json-c's
- * tokener is lax even in strict mode (NaN, single quotes, raw control
- * characters in strings, "1.", lone surrogates turned into U+FFFD,
- * integers clamped to 64 bits, keys cut at \u0000) and checking its input
- * before and after cost two more passes.
+ * tokens, the depth limit) and writes them to a tape: one array of nodes
+ * in document order and one buffer of decoded strings, both reused from
+ * one text to the next, so a worker parses a body without a heap
+ * allocation (json-c's tree cost one per value, two more per object and
+ * a copy of every key).  pyjson_parse() turns the tape into the json-c
+ * tree its callers know.  json-c's own tokener is lax even in strict mode
+ * (NaN, single quotes, raw control characters in strings, "1.", lone
+ * surrogates turned into U+FFFD, integers clamped to 64 bits, keys cut at
+ * \u0000) and checking its input before and after cost two more passes.
  *
  * It must not know what the text is for: it reports what is wrong and
  * where as a typed error, and callers (the event envelope in event.c) word
@@ -20,6 +24,7 @@
 
 #include <limits.h>
 #include <locale.h>
+#include <math.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -111,29 +116,26 @@ hexval(int c)
 }
 
 /*
- * The parser's state.  The trees are the ones json-c's tokener built
- * (integers as int64, above INT64_MAX as uint64, doubles keeping their
- * text, the last of repeated keys winning in the first one's place), and
- * it accepts exactly what evbus accepted when it checked json-c's output,
- * odd leading zeros included (see jp_number()).
+ * The parser's state.  The trees made from its tapes are the ones json-c's
+ * tokener built (integers as int64, above INT64_MAX as uint64, doubles
+ * keeping their text, the last of repeated keys winning in the first
+ * one's place), and it accepts exactly what evbus accepted when it checked
+ * json-c's output, odd leading zeros included (see jp_number()).
  */
 struct jparse {
 	const unsigned char	*s;	/* the text */
 	const unsigned char	*p;	/* the next byte */
 	const unsigned char	*end;
-	char			*buf;	/* keys, escaped strings */
-	size_t			 used;	/* held by keys awaiting values */
-	size_t			 cap;
+	struct pyjson_tape	*t;	/* nodes; strings in t->str */
 	const unsigned char	*errp;	/* the offending byte */
 	const char		*why;	/* NULL: invalid UTF-8 */
 	int			 nomem;
-	char			 small[512];
 };
 
 #define JP_ONES		UINT64_C(0x0101010101010101)
 #define JP_HIGHS	UINT64_C(0x8080808080808080)
 
-static int	 jp_value(struct jparse *, int, struct json_object **);
+static int	 jp_value(struct jparse *, int);
 
 static int
 jp_fail(struct jparse *jp, const unsigned char *p, const char *why)
@@ -159,41 +161,76 @@ jp_skip_ws(const unsigned char *p, const unsigned char *end)
 	return p;
 }
 
-/* Room in buf for n more bytes after the used + o held. */
+/* Room in the tape's strings for n more bytes after the used + o held. */
 static int
 jp_grow(struct jparse *jp, size_t o, size_t n)
 {
-	char	*nb;
-	size_t	 ncap = jp->cap;
+	struct pyjson_tape	*t = jp->t;
+	char			*nb;
+	size_t			 ncap = t->scap > 0 ? t->scap : 256;
 
-	while (ncap - jp->used - o < n) {
+	while (ncap - t->used - o < n) {
 		if (ncap > SIZE_MAX / 2)
 			return jp_nomem(jp);
 		ncap *= 2;
 	}
-	if (jp->buf == jp->small) {
-		if ((nb = malloc(ncap)) != NULL)
-			memcpy(nb, jp->small, jp->used + o);
-	} else
-		nb = realloc(jp->buf, ncap);
-	if (nb == NULL)
+	if ((nb = realloc(t->str, ncap)) == NULL)
 		return jp_nomem(jp);
-	jp->buf = nb;
-	jp->cap = ncap;
+	t->str = nb;
+	t->scap = ncap;
 	return 0;
 }
 
 /*
- * Append n bytes to the scratch string being built at buf + used, whose
- * length is *o so far.
+ * Append n bytes to the string being built at str + used, whose length is
+ * *o so far.
  */
 static inline int
 jp_put(struct jparse *jp, size_t *o, const void *src, size_t n)
 {
-	if (jp->cap - jp->used - *o < n && jp_grow(jp, *o, n) == -1)
+	struct pyjson_tape	*t = jp->t;
+
+	if (t->scap - t->used - *o < n && jp_grow(jp, *o, n) == -1)
 		return -1;
-	memcpy(jp->buf + jp->used + *o, src, n);
+	memcpy(t->str + t->used + *o, src, n);
 	*o += n;
+	return 0;
+}
+
+/* A new node of type at the end of the tape: its index, or -1. */
+static long
+jp_node(struct jparse *jp, int type)
+{
+	struct pyjson_tape	*t = jp->t;
+	struct pyjson_node	*nn;
+	size_t			 ncap;
+
+	if (t->n == t->ncap) {
+		ncap = t->ncap > 0 ? t->ncap * 2 : 64;
+		if (ncap > UINT32_MAX ||
+		    (nn = reallocarray(t->node, ncap, sizeof(*nn))) == NULL)
+			return jp_nomem(jp);
+		t->node = nn;
+		t->ncap = ncap;
+	}
+	nn = &t->node[t->n];
+	memset(nn, 0, sizeof(*nn));
+	nn->type = (unsigned char)type;
+	nn->next = (uint32_t)(t->n + 1);
+	return (long)t->n++;
+}
+
+/* Keep the o bytes built at str + used (and a NUL) as node i's string. */
+static int
+jp_keep(struct jparse *jp, long i, size_t o)
+{
+	struct pyjson_tape	*t = jp->t;
+
+	if (jp_put(jp, &o, "", 1) == -1)
+		return -1;
+	t->node[i].off = (uint32_t)t->used;
+	t->node[i].len = (uint32_t)(o - 1);
+	t->used += o;
 	return 0;
 }
 
@@ -227,23 +264,19 @@ jp_hex4(const unsigned char *s)
 }
 
 /*
- * The string whose opening quote is at jp->p: *sp and *lenp are its bytes,
- * in the text itself when it has no escapes, else (and always with tobuf)
- * NUL-terminated in the scratch buffer at buf + used.  *nulp says whether
- * an escape made a NUL.
+ * The string whose opening quote is at jp->p, decoded into a new STRING
+ * node (its bytes NUL-terminated in the tape's strings).
  */
 static int
-jp_string(struct jparse *jp, int tobuf, const char **sp, size_t *lenp,
-    int *nulp)
+jp_string(struct jparse *jp)
 {
 	const unsigned char	*p = jp->p + 1, *end = jp->end, *run = p;
 	unsigned char		 c, u[4];
 	uint64_t		 w, m;
 	size_t			 o = 0, n;
-	long			 cp, lo;
-	int			 esc = 0;
+	long			 cp, lo, i;
+	int			 nul = 0;
 
-	*nulp = 0;
 	for (;;) {
 		while (end - p >= 8) {
 			memcpy(&w, p, sizeof(w));
@@ -277,7 +310,6 @@ jp_string(struct jparse *jp, int tobuf, const char **sp, size_t *lenp,
 		/* An escape: from here on the string is built in buf. */
 		if (jp_put(jp, &o, run, p - run) == -1)
 			return -1;
-		esc = 1;
 		if (end - p < 2)
 			return jp_fail(jp, end, "unexpected end of data");
 		n = 1;
@@ -324,7 +356,7 @@ jp_string(struct jparse *jp, int tobuf, const char **sp, size_t *lenp,
 				p += 6;
 			}
 			if (cp == 0)
-				*nulp = 1;
+				nul = 1;
 			if (cp < 0x80)
 				u[0] = (unsigned char)cp;
 			else if (cp < 0x800) {
@@ -353,16 +385,10 @@ jp_string(struct jparse *jp, int tobuf, const char **sp, size_t *lenp,
 		p += 2;
 		run = p;
 	}
-	if (esc || tobuf) {
-		if (jp_put(jp, &o, run, p - run) == -1 ||
-		    jp_put(jp, &o, "", 1) == -1)
-			return -1;
-		*sp = jp->buf + jp->used;
-		*lenp = o - 1;
-	} else {
-		*sp = (const char *)run;
-		*lenp = p - run;
-	}
+	if (jp_put(jp, &o, run, p - run) == -1 ||
+	    (i = jp_node(jp, PYJSON_STRING)) == -1 || jp_keep(jp, i, o) == -1)
+		return -1;
+	jp->t->node[i].nul = (unsigned char)nul;
 	jp->p = p + 1;
 	return 0;
 }
@@ -384,7 +410,7 @@ c_locale_init(void)
  * bits is refused.
  */
 static int
-jp_number(struct jparse *jp, struct json_object **out)
+jp_number(struct jparse *jp)
 {
 	static const char	 u64max[] = "18446744073709551615";
 	static const char	 i64min[] = "9223372036854775808";
@@ -393,6 +419,7 @@ jp_number(struct jparse *jp, struct json_object **out)
 	uint64_t		 v;
 	double			 dv;
 	size_t			 nz, nd, o;
+	long			 i;
 	int			 neg, dbl = 0;
 
 	if ((neg = *p == '-'))
@@ -434,15 +461,17 @@ jp_number(struct jparse *jp, struct json_object **out)
 		/* strtod() and json-c want the text NUL-terminated. */
 		o = 0;
 		if (jp_put(jp, &o, start, p - start) == -1 ||
-		    jp_put(jp, &o, "", 1) == -1)
+		    (i = jp_node(jp, PYJSON_DOUBLE)) == -1 ||
+		    jp_keep(jp, i, o) == -1)
 			return -1;
 		pthread_once(&c_locale_once, c_locale_init);
 		if (c_locale == (locale_t)0)
 			return jp_nomem(jp);
-		dv = strtod_l(jp->buf + jp->used, NULL, c_locale);
-		if ((*out = json_object_new_double_s(dv,
-		    jp->buf + jp->used)) == NULL)
-			return jp_nomem(jp);
+		dv = strtod_l(jp->t->str + jp->t->node[i].off, NULL, c_locale);
+		jp->t->node[i].v.d = dv;
+		/* Python reads 1e400 as inf; the envelope refuses it. */
+		if (!isfinite(dv))
+			jp->t->nonfinite = 1;
 		return 0;
 	}
 	if (neg ? nd > 19 || (nd == 19 && memcmp(d, i64min, 19) > 0) :
@@ -450,13 +479,14 @@ jp_number(struct jparse *jp, struct json_object **out)
 		return jp_fail(jp, start, "integer out of 64-bit range");
 	for (v = 0; d < p; d++)
 		v = v * 10 + (*d - '0');
+	if ((i = jp_node(jp, !neg && v > INT64_MAX ? PYJSON_UINT :
+	    PYJSON_INT)) == -1)
+		return -1;
 	if (!neg)
-		*out = v <= INT64_MAX ? json_object_new_int64((int64_t)v) :
-		    json_object_new_uint64(v);
+		jp->t->node[i].v.u = v;
 	else
-		*out = v > INT64_MAX ? json_object_new_int64(INT64_MIN) :
-		    json_object_new_int64(-(int64_t)v);
-	return *out == NULL ? jp_nomem(jp) : 0;
+		jp->t->node[i].v.i = v > INT64_MAX ? INT64_MIN : -(int64_t)v;
+	return 0;
 
 malformed:
 	return jp_fail(jp, start, "malformed number");
@@ -480,138 +510,97 @@ jp_literal(struct jparse *jp, const char *lit, size_t n, const char *why)
 }
 
 static int
-jp_object(struct jparse *jp, int depth, struct json_object **out)
+jp_object(struct jparse *jp, int depth)
 {
-	struct json_object	*obj, *v;
 	const unsigned char	*kp;
-	const char		*k;
-	size_t			 klen, koff;
-	int			 nul;
+	long			 obj;
 
-	if ((obj = json_object_new_object()) == NULL)
-		return jp_nomem(jp);
+	if ((obj = jp_node(jp, PYJSON_OBJECT)) == -1)
+		return -1;
 	jp->p = jp_skip_ws(jp->p + 1, jp->end);
 	if (jp->p < jp->end && *jp->p == '}')
 		goto done;
 	for (;;) {
 		kp = jp->p;
-		if (kp == jp->end) {
-			jp_fail(jp, kp, "unexpected end of data");
-			goto fail;
-		}
-		if (*kp != '"') {
-			jp_fail(jp, kp, *kp == '\'' ? "single-quoted string" :
+		if (kp == jp->end)
+			return jp_fail(jp, kp, "unexpected end of data");
+		if (*kp != '"')
+			return jp_fail(jp, kp, *kp == '\'' ?
+			    "single-quoted string" :
 			    "quoted object property name expected");
-			goto fail;
-		}
-		/* The key waits in buf, NUL-terminated, for its value. */
-		if (jp_string(jp, 1, &k, &klen, &nul) == -1)
-			goto fail;
-		if (nul) {
+		/* The key's node, then its value's. */
+		if (jp_string(jp) == -1)
+			return -1;
+		if (jp->t->node[jp->t->n - 1].nul)
 			/* json-c would cut it there. */
-			jp_fail(jp, kp, "\\u0000 in an object key");
-			goto fail;
-		}
-		koff = jp->used;
-		jp->used += klen + 1;
+			return jp_fail(jp, kp, "\\u0000 in an object key");
 		jp->p = jp_skip_ws(jp->p, jp->end);
-		if (jp->p == jp->end || *jp->p != ':') {
-			jp_fail(jp, jp->p, jp->p == jp->end ? "unexpected end "
-			    "of data" : "object property name separator ':' "
-			    "expected");
-			goto fail;
-		}
+		if (jp->p == jp->end || *jp->p != ':')
+			return jp_fail(jp, jp->p, jp->p == jp->end ?
+			    "unexpected end of data" : "object property name "
+			    "separator ':' expected");
 		jp->p++;
-		if (jp_value(jp, depth + 1, &v) == -1)
-			goto fail;
-		/* A repeated key keeps its place and takes the new value. */
-		if (json_object_object_add(obj, jp->buf + koff, v) != 0) {
-			json_object_put(v);
-			jp_nomem(jp);
-			goto fail;
-		}
-		jp->used = koff;
+		if (jp_value(jp, depth + 1) == -1)
+			return -1;
 		jp->p = jp_skip_ws(jp->p, jp->end);
 		if (jp->p < jp->end && *jp->p == '}')
 			break;
-		if (jp->p == jp->end || *jp->p != ',') {
-			jp_fail(jp, jp->p, jp->p == jp->end ? "unexpected end "
-			    "of data" : "object value separator ',' expected");
-			goto fail;
-		}
+		if (jp->p == jp->end || *jp->p != ',')
+			return jp_fail(jp, jp->p, jp->p == jp->end ?
+			    "unexpected end of data" : "object value separator "
+			    "',' expected");
 		jp->p = jp_skip_ws(jp->p + 1, jp->end);
-		if (jp->p < jp->end && *jp->p == '}') {
+		if (jp->p < jp->end && *jp->p == '}')
 			/* A trailing comma. */
-			jp_fail(jp, jp->p, "unexpected character");
-			goto fail;
-		}
+			return jp_fail(jp, jp->p, "unexpected character");
 	}
 done:
 	jp->p++;
-	*out = obj;
+	jp->t->node[obj].next = (uint32_t)jp->t->n;
 	return 0;
-fail:
-	json_object_put(obj);
-	return -1;
 }
 
 static int
-jp_array(struct jparse *jp, int depth, struct json_object **out)
+jp_array(struct jparse *jp, int depth)
 {
-	struct json_object	*arr, *v;
+	long	 arr;
 
-	if ((arr = json_object_new_array()) == NULL)
-		return jp_nomem(jp);
+	if ((arr = jp_node(jp, PYJSON_ARRAY)) == -1)
+		return -1;
 	jp->p = jp_skip_ws(jp->p + 1, jp->end);
 	if (jp->p < jp->end && *jp->p == ']')
 		goto done;
 	for (;;) {
-		if (jp_value(jp, depth + 1, &v) == -1)
-			goto fail;
-		if (json_object_array_add(arr, v) != 0) {
-			json_object_put(v);
-			jp_nomem(jp);
-			goto fail;
-		}
+		if (jp_value(jp, depth + 1) == -1)
+			return -1;
 		jp->p = jp_skip_ws(jp->p, jp->end);
 		if (jp->p < jp->end && *jp->p == ']')
 			break;
-		if (jp->p == jp->end || *jp->p != ',') {
-			jp_fail(jp, jp->p, jp->p == jp->end ? "unexpected end "
-			    "of data" : "array value separator ',' expected");
-			goto fail;
-		}
+		if (jp->p == jp->end || *jp->p != ',')
+			return jp_fail(jp, jp->p, jp->p == jp->end ?
+			    "unexpected end of data" : "array value separator "
+			    "',' expected");
 		jp->p = jp_skip_ws(jp->p + 1, jp->end);
-		if (jp->p < jp->end && *jp->p == ']') {
+		if (jp->p < jp->end && *jp->p == ']')
 			/* A trailing comma. */
-			jp_fail(jp, jp->p, "unexpected character");
-			goto fail;
-		}
+			return jp_fail(jp, jp->p, "unexpected character");
 	}
 done:
 	jp->p++;
-	/* As json-c's tokener does: parsed arrays rarely grow. */
-	json_object_array_shrink(arr, 0);
-	*out = arr;
+	jp->t->node[arr].next = (uint32_t)jp->t->n;
 	return 0;
-fail:
-	json_object_put(arr);
-	return -1;
 }
 
 /*
- * The value at jp->p (after whitespace) into *out, NULL for null; depth
- * counts the arrays and objects around it.
+ * The value at jp->p (after whitespace) onto the tape; depth counts the
+ * arrays and objects around it.
  */
 static int
-jp_value(struct jparse *jp, int depth, struct json_object **out)
+jp_value(struct jparse *jp, int depth)
 {
 	const unsigned char	*p;
-	const char		*s;
-	size_t			 len;
-	int			 nul;
+	long			 i;
 
-	*out = NULL;
 	p = jp->p = jp_skip_ws(jp->p, jp->end);
 	if (p == jp->end)
 		return jp_fail(jp, p, "unexpected end of data");
@@ -624,19 +613,15 @@ jp_value(struct jparse *jp, int depth, struct json_object **out)
 		return jp_fail(jp, p, "nesting too deep");
 	switch (*p) {
 	case '{':
-		return jp_object(jp, depth, out);
+		return jp_object(jp, depth);
 	case '[':
-		return jp_array(jp, depth, out);
+		return jp_array(jp, depth);
 	case '"':
-		if (jp_string(jp, 0, &s, &len, &nul) == -1)
-			return -1;
-		if ((*out = json_object_new_string_len(s, (int)len)) == NULL)
-			return jp_nomem(jp);
-		return 0;
+		return jp_string(jp);
 	case '-':
 	case '0': case '1': case '2': case '3': case '4':
 	case '5': case '6': case '7': case '8': case '9':
-		return jp_number(jp, out);
+		return jp_number(jp);
 	case 't':
 		if (jp_literal(jp, "true", 4, "boolean expected") == -1)
 			return -1;
@@ -646,7 +631,9 @@ jp_value(struct jparse *jp, int depth, struct json_object **out)
 			return -1;
 		break;
 	case 'n':
-		return jp_literal(jp, "null", 4, "null expected");
+		if (jp_literal(jp, "null", 4, "null expected") == -1)
+			return -1;
+		return jp_node(jp, PYJSON_NULL) == -1 ? -1 : 0;
 	case 'T':
 	case 'F':
 		return jp_fail(jp, p, "boolean expected");
@@ -662,20 +649,23 @@ jp_value(struct jparse *jp, int depth, struct json_object **out)
 	default:
 		return jp_fail(jp, p, "unexpected character");
 	}
-	if ((*out = json_object_new_boolean(*p == 't')) == NULL)
-		return jp_nomem(jp);
+	if ((i = jp_node(jp, PYJSON_BOOL)) == -1)
+		return -1;
+	jp->t->node[i].v.b = *p == 't';
 	return 0;
 }
 
 int
-pyjson_parse(const char *text, size_t len, struct json_object **out,
+pyjson_parse_tape(const char *text, size_t len, struct pyjson_tape *t,
     struct pyjson_error *e)
 {
 	struct jparse		 jp;
 	size_t			 off;
 	int			 rv;
 
-	*out = NULL;
+	t->n = 0;
+	t->used = 0;
+	t->nonfinite = 0;
 	if (text == NULL) {
 		text = "";
 		len = 0;
@@ -686,21 +676,21 @@ pyjson_parse(const char *text, size_t len, struct json_object **out,
 		e->why = NULL;
 		return -1;
 	}
-	memset(&jp, 0, offsetof(struct jparse, small));
+	memset(&jp, 0, sizeof(jp));
 	jp.s = jp.p = (const unsigned char *)text;
 	jp.end = jp.s + len;
-	jp.buf = jp.small;
-	jp.cap = sizeof(jp.small);
-
-	rv = jp_value(&jp, 0, out);
+	jp.t = t;
+	/* Decoded strings never outgrow the text: one allocation at most. */
+	if (t->scap < len + 1 && jp_grow(&jp, 0, len + 1) == -1)
+		rv = -1;
+	else
+		rv = jp_value(&jp, 0);
 	if (rv == 0 && (jp.p = jp_skip_ws(jp.p, jp.end)) < jp.end)
 		rv = jp_fail(&jp, jp.p, "unexpected character");
-	if (jp.buf != jp.small)
-		free(jp.buf);
 	if (rv == 0)
 		return 0;
-	json_object_put(*out);
-	*out = NULL;
+	t->n = 0;
+	t->used = 0;
 	e->why = NULL;
 	if (jp.nomem) {
 		e->kind = PYJSON_E_NOMEM;
@@ -718,4 +708,125 @@ pyjson_parse(const char *text, size_t len, struct json_object **out,
 		e->why = jp.why;
 	}
 	return -1;
+}
+
+void
+pyjson_tape_trim(struct pyjson_tape *t, size_t keep)
+{
+	if (t->scap > keep) {
+		free(t->str);
+		t->str = NULL;
+		t->scap = 0;
+	}
+	if (t->ncap * sizeof(*t->node) > keep) {
+		free(t->node);
+		t->node = NULL;
+		t->ncap = 0;
+	}
+	t->n = 0;
+	t->used = 0;
+}
+
+void
+pyjson_tape_free(struct pyjson_tape *t)
+{
+	pyjson_tape_trim(t, 0);
+}
+
+long
+pyjson_tape_member(const struct pyjson_tape *t, size_t obj, const char *key)
+{
+	const struct pyjson_node	*n = t->node;
+	size_t				 k, klen = strlen(key);
+	long				 found = -1;
+
+	if (obj >= t->n || n[obj].type != PYJSON_OBJECT)
+		return -1;
+	/* The last of repeated keys wins, as in json-c's tree. */
+	for (k = obj + 1; k < n[obj].next; k = n[k + 1].next)
+		if (n[k].len == klen && memcmp(t->str + n[k].off, key,
+		    klen) == 0)
+			found = (long)k + 1;
+	return found;
+}
+
+int
+pyjson_tape_json(const struct pyjson_tape *t, size_t i,
+    struct json_object **out)
+{
+	const struct pyjson_node	*n = &t->node[i];
+	struct json_object		*o, *v;
+	size_t				 k;
+
+	*out = NULL;
+	switch (n->type) {
+	case PYJSON_NULL:
+		return 0;
+	case PYJSON_BOOL:
+		o = json_object_new_boolean(n->v.b);
+		break;
+	case PYJSON_INT:
+		o = json_object_new_int64(n->v.i);
+		break;
+	case PYJSON_UINT:
+		o = json_object_new_uint64(n->v.u);
+		break;
+	case PYJSON_DOUBLE:
+		o = json_object_new_double_s(n->v.d, t->str + n->off);
+		break;
+	case PYJSON_STRING:
+		o = json_object_new_string_len(t->str + n->off, (int)n->len);
+		break;
+	case PYJSON_ARRAY:
+		if ((o = json_object_new_array()) == NULL)
+			return -1;
+		for (k = i + 1; k < n->next; k = t->node[k].next)
+			if (pyjson_tape_json(t, k, &v) == -1 ||
+			    json_object_array_add(o, v) != 0) {
+				json_object_put(v);
+				json_object_put(o);
+				return -1;
+			}
+		/* As json-c's tokener does: parsed arrays rarely grow. */
+		json_object_array_shrink(o, 0);
+		break;
+	case PYJSON_OBJECT:
+		if ((o = json_object_new_object()) == NULL)
+			return -1;
+		/* A repeated key keeps its place and takes the new value. */
+		for (k = i + 1; k < n->next; k = t->node[k + 1].next)
+			if (pyjson_tape_json(t, k + 1, &v) == -1 ||
+			    json_object_object_add(o, t->str + t->node[k].off,
+			    v) != 0) {
+				json_object_put(v);
+				json_object_put(o);
+				return -1;
+			}
+		break;
+	default:
+		return -1;
+	}
+	if (o == NULL)
+		return -1;
+	*out = o;
+	return 0;
+}
+
+int
+pyjson_parse(const char *text, size_t len, struct json_object **out,
+    struct pyjson_error *e)
+{
+	struct pyjson_tape	 t;
+	int			 rv;
+
+	*out = NULL;
+	memset(&t, 0, sizeof(t));
+	if ((rv = pyjson_parse_tape(text, len, &t, e)) == 0 &&
+	    (rv = pyjson_tape_json(&t, 0, out)) == -1) {
+		e->kind = PYJSON_E_NOMEM;
+		e->offset = 0;
+		e->why = NULL;
+	}
+	pyjson_tape_free(&t);
+	return rv;
 }

@@ -16,12 +16,11 @@
 static int
 hex_digit(int c)
 {
-	if (c >= '0' && c <= '9')
+	if ((unsigned)(c - '0') < 10)
 		return c - '0';
-	if (c >= 'a' && c <= 'f')
+	c |= 0x20;		/* 'A'..'F' to 'a'..'f' (and nothing else) */
+	if ((unsigned)(c - 'a') < 6)
 		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
 	return -1;
 }
 
@@ -48,26 +47,35 @@ int
 evbus_uuid_normalize(const char *s, char out[EVBUS_UUID_LEN + 1])
 {
 	static const char	 hex[] = "0123456789abcdef";
-	size_t			 len, i, o = 0, nd = 0;
+	size_t			 len, i, o = 0;
 	int			 h;
 
 	if (s == NULL)
 		return -1;
-	len = strlen(s);
-	if (len != 32 && len != 36)
-		return -1;
-	for (i = 0; i < len; i++) {
-		if (len == 36 && (i == 8 || i == 13 || i == 18 || i == 23)) {
-			if (s[i] != '-')
+	len = strnlen(s, 37);
+	if (len == 36) {
+		/* The usual form: the hyphens stay where they are. */
+		for (i = 0; i < 36; i++) {
+			if (i == 8 || i == 13 || i == 18 || i == 23) {
+				if (s[i] != '-')
+					return -1;
+				out[i] = '-';
+			} else if ((h = hex_digit((unsigned char)s[i])) < 0)
 				return -1;
-			continue;
+			else
+				out[i] = hex[h];
 		}
+		out[36] = '\0';
+		return 0;
+	}
+	if (len != 32)
+		return -1;
+	for (i = 0; i < 32; i++) {
 		if ((h = hex_digit((unsigned char)s[i])) < 0)
 			return -1;
-		if (nd == 8 || nd == 12 || nd == 16 || nd == 20)
+		if (i == 8 || i == 12 || i == 16 || i == 20)
 			out[o++] = '-';
 		out[o++] = hex[h];
-		nd++;
 	}
 	out[o] = '\0';
 	return 0;

@@ -298,17 +298,25 @@ host_header_int(struct evbus_host *host, const struct evbus_event_view *ev,
 /* A top-level body value: 0 with *v, 1 when absent or null, -1 misuse. */
 static int
 host_field(struct evbus_host *host, const struct evbus_event_view *ev,
-    const char *key, json_object **v)
+    const char *key, const struct pyjson_node **v)
 {
 	const struct delivery	*d;
+	long			 i;
 
 	if (key == NULL || (d = host_delivery(host, ev)) == NULL)
 		return -1;
-	if (d->body == NULL || !json_object_is_type(d->body, json_type_object))
+	if (d->body == NULL || (i = pyjson_tape_member(d->body, 0, key)) == -1)
 		return 1;
-	if (!json_object_object_get_ex(d->body, key, v) || *v == NULL)
-		return 1;
-	return 0;
+	*v = &d->body->node[i];
+	return (*v)->type == PYJSON_NULL ? 1 : 0;
+}
+
+/* The string of a STRING node (NUL-terminated; len bytes). */
+static const char *
+node_str(struct evbus_host *host, const struct evbus_event_view *ev,
+    const struct pyjson_node *v)
+{
+	return host_delivery(host, ev)->body->str + v->off;
 }
 
 /*
@@ -356,21 +364,17 @@ static int
 host_field_string(struct evbus_host *host, const struct evbus_event_view *ev,
     const char *key, const char **out)
 {
-	json_object	*v;
-	const char	*s;
+	const struct pyjson_node *v;
 	int		 rc;
 
 	if (out == NULL)
 		return -1;
 	if ((rc = host_field(host, ev, key, &v)) != 0)
 		return rc;
-	if (!json_object_is_type(v, json_type_string))
-		return -1;
-	s = json_object_get_string(v);
 	/* "\u0000" inside: a C string would silently cut it. */
-	if (strlen(s) != (size_t)json_object_get_string_len(v))
+	if (v->type != PYJSON_STRING || v->nul)
 		return -1;
-	*out = s;
+	*out = node_str(host, ev, v);
 	return 0;
 }
 
@@ -378,7 +382,7 @@ static int
 host_field_int(struct evbus_host *host, const struct evbus_event_view *ev,
     const char *key, int64_t *out)
 {
-	json_object	*v;
+	const struct pyjson_node *v;
 	double		 f;
 	int64_t		 i;
 	int		 rc;
@@ -387,30 +391,25 @@ host_field_int(struct evbus_host *host, const struct evbus_event_view *ev,
 		return -1;
 	if ((rc = host_field(host, ev, key, &v)) != 0)
 		return rc;
-	switch (json_object_get_type(v)) {
-	case json_type_int:
-		i = json_object_get_int64(v);
-		/* json-c keeps values above INT64_MAX as uint64 and clamps. */
-		if (i == INT64_MAX && json_object_get_uint64(v) >
-		    (uint64_t)INT64_MAX)
-			return -1;
-		*out = i;
+	switch (v->type) {
+	case PYJSON_INT:
+		*out = v->v.i;
 		return 0;
-	case json_type_double:
+	case PYJSON_DOUBLE:
 		/* 3.0 is an integer; 3.5 is not one (no silent truncation). */
-		f = json_object_get_double(v);
+		f = v->v.d;
 		if (!isfinite(f) || f != trunc(f) ||
 		    f < -9223372036854775808.0 || f >= 9223372036854775808.0)
 			return -1;
 		*out = (int64_t)f;
 		return 0;
-	case json_type_string:
-		if (parse_int(json_object_get_string(v),
-		    (size_t)json_object_get_string_len(v), &i) == -1)
+	case PYJSON_STRING:
+		if (parse_int(node_str(host, ev, v), v->len, &i) == -1)
 			return -1;
 		*out = i;
 		return 0;
 	default:
+		/* Also above INT64_MAX (PYJSON_UINT): it does not fit. */
 		return -1;
 	}
 }
@@ -419,7 +418,7 @@ static int
 host_field_float(struct evbus_host *host, const struct evbus_event_view *ev,
     const char *key, double *out)
 {
-	json_object	*v;
+	const struct pyjson_node *v;
 	const char	*s;
 	char		*end;
 	double		 f;
@@ -429,21 +428,20 @@ host_field_float(struct evbus_host *host, const struct evbus_event_view *ev,
 		return -1;
 	if ((rc = host_field(host, ev, key, &v)) != 0)
 		return rc;
-	switch (json_object_get_type(v)) {
-	case json_type_double:
-		*out = json_object_get_double(v);
+	switch (v->type) {
+	case PYJSON_DOUBLE:
+		*out = v->v.d;
 		return 0;
-	case json_type_int:
-		if (json_object_get_int64(v) == INT64_MAX)
-			*out = (double)json_object_get_uint64(v);
-		else
-			*out = (double)json_object_get_int64(v);
+	case PYJSON_INT:
+		*out = (double)v->v.i;
 		return 0;
-	case json_type_string:
+	case PYJSON_UINT:
+		*out = (double)v->v.u;
+		return 0;
+	case PYJSON_STRING:
 		/* pydantic writes Decimal as a string: "19.99". */
-		s = json_object_get_string(v);
-		if (strlen(s) != (size_t)json_object_get_string_len(v) ||
-		    strpbrk(s, "xX") != NULL)
+		s = node_str(host, ev, v);
+		if (v->nul || strpbrk(s, "xX") != NULL)
 			return -1;
 		errno = 0;
 		f = strtod(s, &end);
@@ -462,16 +460,16 @@ static int
 host_field_bool(struct evbus_host *host, const struct evbus_event_view *ev,
     const char *key, bool *out)
 {
-	json_object	*v;
+	const struct pyjson_node *v;
 	int		 rc;
 
 	if (out == NULL)
 		return -1;
 	if ((rc = host_field(host, ev, key, &v)) != 0)
 		return rc;
-	if (!json_object_is_type(v, json_type_boolean))
+	if (v->type != PYJSON_BOOL)
 		return -1;
-	*out = json_object_get_boolean(v) != 0;
+	*out = v->v.b != 0;
 	return 0;
 }
 

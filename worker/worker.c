@@ -34,6 +34,7 @@
 #define CONSUME_CHANNEL		1
 #define MAX_BODY		(64UL * 1024 * 1024)
 #define MAX_OUT_HEADERS		256
+#define TAPE_KEEP		(256 * 1024)	/* bytes of tape kept */
 #define HOME_CHECK		10.0	/* s between looks for the home node */
 #define HOME_CHECK_TIMEOUT	1.0	/* s a look may take */
 
@@ -657,7 +658,7 @@ process(struct worker *w, amqp_envelope_t *env)
 	struct delivery		 d;
 	struct evbus_event	 ev;
 	struct plugin		*list[EVBUS_MAX_PLUGINS];
-	json_object		*obj = NULL;
+	struct pyjson_error	 perr;
 	int64_t			 retry_count = 0;
 	size_t			 n;
 	int			 r, failed, permanent, exhausted, rc;
@@ -738,36 +739,34 @@ process(struct worker *w, amqp_envelope_t *env)
 	 * The codec's strict parser, not json-c alone: even in strict mode
 	 * json-c takes "1.", raw control characters in strings, lone
 	 * surrogates, keys cut at \u0000 and integers beyond 64 bits, all of
-	 * which eventsource-py refuses.
+	 * which eventsource-py refuses.  Onto the worker's tape: no tree, no
+	 * allocation once the tape has grown to the bodies' size.
 	 */
-	if ((obj = evbus_json_parse_object(env->message.body.bytes,
-	    env->message.body.len, err, sizeof(err))) == NULL) {
+	if (pyjson_parse_tape(env->message.body.bytes, env->message.body.len,
+	    &w->tape, &perr) == -1 || w->tape.node[0].type != PYJSON_OBJECT) {
+		if (w->tape.n == 0)
+			evbus_json_error(&perr, env->message.body.len, err,
+			    sizeof(err));
+		else
+			snprintf(err, sizeof(err), "body: not a JSON object");
 		snprintf(etype, sizeof(etype), "MalformedMessage");
 		snprintf(reason, sizeof(reason), "%s", err);
 		goto malformed;
 	}
 	/*
 	 * eventsource-py fills a missing event_type from the event class the
-	 * header named; do the same so such a body is not refused.
+	 * header named; do the same so such a body is not refused.  The
+	 * event's strings point into the tape; handlers read the body.
 	 */
-	if (r == 0 && !json_object_object_get_ex(obj, "event_type", NULL))
-		json_object_object_add(obj, "event_type",
-		    json_object_new_string(event_type));
-	/*
-	 * obj (d.body) lives until the end of this function: share it, and
-	 * build no payload object (handlers read the body; it cost an
-	 * object, its table and a key copy per payload field).
-	 */
-	if (evbus_event_from_json(obj, EVBUS_EVENT_FILL_DEFAULTS |
-	    EVBUS_EVENT_SHARE | EVBUS_EVENT_NO_PAYLOAD, &ev, err,
-	    sizeof(err)) == -1) {
+	if (evbus_event_from_tape(&w->tape, r == 0 ? event_type : NULL,
+	    EVBUS_EVENT_FILL_DEFAULTS, &ev, err, sizeof(err)) == -1) {
 		snprintf(etype, sizeof(etype), "InvalidEvent");
 		snprintf(reason, sizeof(reason), "%s", err);
 		goto malformed;
 	}
 	if (r == 1)
 		snprintf(event_type, sizeof(event_type), "%s", ev.event_type);
-	d.body = obj;
+	d.body = &w->tape;
 	make_view(&d, &ev, env, event_type, retry_count, occurred,
 	    sizeof(occurred), rk, sizeof(rk), msgid, sizeof(msgid), tp,
 	    sizeof(tp), tstate, sizeof(tstate));
@@ -841,8 +840,9 @@ malformed:
 		rc = settle(w, env, 1);
 out:
 	wproc_inflight(w, NULL, 0);
-	json_object_put(obj);
 	evbus_event_free(&ev);
+	/* A huge body's tape is not kept for the next ones. */
+	pyjson_tape_trim(&w->tape, TAPE_KEEP);
 	return rc;
 }
 
@@ -1135,6 +1135,7 @@ worker_run(struct worker *w, volatile sig_atomic_t *stop)
 	pthread_mutex_unlock(&w->lock);
 	pthread_join(hb, NULL);
 	loader_unload_all(&w->plugins);
+	pyjson_tape_free(&w->tape);
 	log_info("stopped");
 	return 0;
 }

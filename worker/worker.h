@@ -22,6 +22,7 @@
 #include "conn.h"
 #include "evbus/handler.h"
 #include "publish.h"
+#include "pyjson.h"
 #include "scoreboard.h"
 #include "stats.h"
 
@@ -64,7 +65,7 @@ struct plugins {
  */
 struct delivery {
 	const amqp_table_t	*headers;	/* NULL when the message has none */
-	json_object		*body;		/* parsed body (an object) */
+	const struct pyjson_tape *body;	/* parsed body (an object) */
 	struct evbus_event_view	 view;
 	char			 trace_id[33];	/* from traceparent, or "" */
 	struct host_copy	*copies;	/* host.c's: strings lent */
@@ -109,6 +110,7 @@ struct worker {
 	uint64_t		 ack_tag;
 	int			 ack_n;
 	int			 ack_batch;
+	struct pyjson_tape	 tape;		/* the body being handled */
 };
 
 /* worker.c */

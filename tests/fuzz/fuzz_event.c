@@ -22,6 +22,7 @@
 #include "event.h"
 #include "event_ref.h"
 #include "isotime.h"
+#include "pyjson.h"
 #include "uuid.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -52,6 +53,69 @@ same_event(const struct evbus_event *a, const struct evbus_event *b)
 	    strcmp(a->causation_id, b->causation_id) == 0 &&
 	    json_object_equal(a->metadata, b->metadata) &&
 	    json_object_equal(a->payload, b->payload);
+}
+
+/* The base fields of a equal b's (from_tape has no metadata, payload). */
+static int
+same_base(const struct evbus_event *a, const struct evbus_event *b)
+{
+	struct evbus_event	 x = *a, y = *b;
+
+	x.metadata = y.metadata = x.payload = y.payload = NULL;
+	return same_event(&x, &y);
+}
+
+/*
+ * The worker's way (a tape, no tree) must say what the tree's way says,
+ * in the same words, and build the same event; with a default event_type
+ * too, as the worker passes the header's.
+ */
+static void
+tape_agrees(const uint8_t *data, size_t size, int flags,
+    struct pyjson_tape *t)
+{
+	static const char	*types[] = { NULL, "HeaderType" };
+	struct evbus_event	 a, b;
+	struct json_object	*obj;
+	struct pyjson_error	 e;
+	char			 ea[512], eb[512];
+	size_t			 k;
+	int			 ra, rb;
+
+	for (k = 0; k < 2; k++) {
+		ea[0] = eb[0] = '\0';
+		memset(&a, 0, sizeof(a));
+		ra = -1;
+		if ((obj = evbus_json_parse_object((const char *)data, size,
+		    ea, sizeof(ea))) != NULL) {
+			if (types[k] != NULL &&
+			    !json_object_object_get_ex(obj, "event_type", NULL))
+				json_object_object_add(obj, "event_type",
+				    json_object_new_string(types[k]));
+			ra = evbus_event_from_json(obj, flags, &a, ea,
+			    sizeof(ea));
+			json_object_put(obj);
+		}
+		memset(&b, 0, sizeof(b));
+		if (pyjson_parse_tape((const char *)data, size, t, &e) == -1)
+			rb = evbus_json_error(&e, size, eb, sizeof(eb));
+		else if (t->node[0].type != PYJSON_OBJECT)
+			rb = -1, snprintf(eb, sizeof(eb),
+			    "body: not a JSON object");
+		else
+			rb = evbus_event_from_tape(t, types[k], flags, &b, eb,
+			    sizeof(eb));
+		if (ra != rb || (ra == -1 && strcmp(ea, eb) != 0) ||
+		    (ra == 0 && !(flags & EVBUS_EVENT_FILL_DEFAULTS) &&
+		    !same_base(&a, &b))) {
+			fprintf(stderr, "tape and tree differ (flags %d, type "
+			    "%s): %d \"%s\" vs %d \"%s\"\n", flags,
+			    types[k] ? types[k] : "-", ra, ea, rb, eb);
+			abort();
+		}
+		evbus_event_free(&a);
+		evbus_event_free(&b);
+	}
 }
 
 /*
@@ -103,6 +167,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		EVBUS_EVENT_NO_EXTRA,
 		EVBUS_EVENT_FILL_DEFAULTS | EVBUS_EVENT_NO_EXTRA,
 	};
+	static struct pyjson_tape tape;
 	struct evbus_event	 ev;
 	struct json_object	*obj;
 	char			 err[512], *s, uuid[EVBUS_UUID_LEN + 1];
@@ -127,6 +192,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		}
 		evbus_event_free(&ev);
+		tape_agrees(data, size, flags[i], &tape);
 	}
 
 	if ((obj = evbus_json_parse_object((const char *)data, size, err,

@@ -18,6 +18,7 @@
 #include "cu.h"
 #include "event.h"
 #include "isotime.h"
+#include "pyjson.h"
 #include "uuid.h"
 
 /* The verified example of wire spec 3.2, byte for byte. */
@@ -422,6 +423,123 @@ test_errors(void)
 		    ev.metadata == NULL && ev.event_id[0] == '\0');
 		evbus_event_free(&ev);
 	}
+}
+
+/* body through the worker's way: a tape, no tree (-1 with err, or 0). */
+static int
+tape_event(const char *body, const char *type, int flags,
+    struct pyjson_tape *t, struct evbus_event *ev, char *err, size_t len)
+{
+	struct pyjson_error	 e;
+
+	memset(ev, 0, sizeof(*ev));
+	if (pyjson_parse_tape(body, strlen(body), t, &e) == -1)
+		return evbus_json_error(&e, strlen(body), err, len);
+	if (t->node[0].type != PYJSON_OBJECT) {
+		snprintf(err, len, "body: not a JSON object");
+		return -1;
+	}
+	return evbus_event_from_tape(t, type, flags, ev, err, len);
+}
+
+#define TAPE_AGG "\"aggregate_type\":\"Order\",\"aggregate_id\":" \
+	"\"7D9E1F20-3a4b-4c5d-8e6f-708192a3b4c5\",\"event_id\":" \
+	"\"3f2a9c1e-8b4d-4e6f-9a0b-1c2d3e4f5a6b\",\"correlation_id\":" \
+	"\"3f2a9c1e-8b4d-4e6f-9a0b-1c2d3e4f5a6c\",\"occurred_at\":" \
+	"\"2024-01-01T00:00:00Z\""
+
+/*
+ * The worker's tape gives every verdict and error of the tree's way, and
+ * the same event (its strings in the tape, no metadata or payload).
+ */
+static void
+test_from_tape(void)
+{
+	static const char *const good[] = {
+		"{\"event_type\":\"A\"," TAPE_AGG ",\"x\":[1,{\"y\":2.5}]}",
+		/* The last of repeated keys wins, as in json-c's tree. */
+		"{\"event_type\":\"A\",\"event_type\":\"B\"," TAPE_AGG "}",
+		"{\"event_type\":\"A\"," TAPE_AGG ",\"event_version\":\"7\","
+		    "\"aggregate_version\":3,\"actor_id\":\"u1\","
+		    "\"tenant_id\":null,\"causation_id\":"
+		    "\"3f2a9c1e8b4d4e6f9a0b1c2d3e4f5a6b\",\"metadata\":{}}",
+		"{\"event_type\":\"A\"," TAPE_AGG ",\"occurred_at\":"
+		    "\"2024-01-02T03:04:05.5+02:00\",\"big\":"
+		    "18446744073709551615}",
+	};
+	static const char *const bad[] = {
+		/* Above INT64_MAX is not a version. */
+		"{\"event_type\":\"A\"," TAPE_AGG ",\"event_version\":"
+		    "18446744073709551615}",
+		/* 1e400 reads as inf: refused wherever it is. */
+		"{\"event_type\":\"A\"," TAPE_AGG ",\"x\":[1e400]}",
+		"{\"event_type\":\"A\"," TAPE_AGG ",\"metadata\":{\"a\":"
+		    "-1e999}}",
+		"{\"event_type\":\"A\\u0000B\"," TAPE_AGG "}",
+		"{\"event_type\":\"A\"," TAPE_AGG ",\"metadata\":[]}",
+		"{" TAPE_AGG "}",
+	};
+	const struct err_case	*c;
+	struct pyjson_tape	 t;
+	struct evbus_event	 a, b;
+	char			 ea[512], eb[512];
+	size_t			 i;
+	int			 ra, rb;
+
+	memset(&t, 0, sizeof(t));
+	for (c = err_cases, i = 0; c->json != NULL; c++, i++) {
+		eb[0] = '\0';
+		rb = tape_event(c->json, NULL, c->flags, &t, &b, eb,
+		    sizeof(eb));
+		cu_checkf(rb == -1 && strcmp(eb, c->err) == 0,
+		    "tape, case %zu (%s): expected error\n  %s\ngot %d\n  %s",
+		    i, c->json, c->err, rb, eb);
+		evbus_event_free(&b);
+	}
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		ra = evbus_event_parse(good[i], strlen(good[i]), 0, &a, ea,
+		    sizeof(ea));
+		rb = tape_event(good[i], NULL, 0, &t, &b, eb, sizeof(eb));
+		cu_checkf(ra == 0 && rb == 0, "tape, good %zu: %d %s / %d %s",
+		    i, ra, ea, rb, eb);
+		if (ra == 0 && rb == 0)
+			cu_checkf(strcmp(a.event_id, b.event_id) == 0 &&
+			    strcmp(a.event_type, b.event_type) == 0 &&
+			    a.event_version == b.event_version &&
+			    a.occurred_sec == b.occurred_sec &&
+			    a.occurred_usec == b.occurred_usec &&
+			    strcmp(a.aggregate_id, b.aggregate_id) == 0 &&
+			    strcmp(a.aggregate_type, b.aggregate_type) == 0 &&
+			    a.aggregate_version == b.aggregate_version &&
+			    strcmp(a.tenant_id, b.tenant_id) == 0 &&
+			    (a.actor_id == NULL) == (b.actor_id == NULL) &&
+			    strcmp(a.causation_id, b.causation_id) == 0 &&
+			    b.borrowed && b.metadata == NULL &&
+			    b.payload == NULL, "tape, good %zu: another "
+			    "event", i);
+		evbus_event_free(&a);
+		evbus_event_free(&b);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ra = evbus_event_parse(bad[i], strlen(bad[i]), 0, &a, ea,
+		    sizeof(ea));
+		rb = tape_event(bad[i], NULL, 0, &t, &b, eb, sizeof(eb));
+		cu_checkf(ra == -1 && rb == -1 && strcmp(ea, eb) == 0,
+		    "tape, bad %zu: tree %d \"%s\", tape %d \"%s\"", i, ra,
+		    ea, rb, eb);
+		evbus_event_free(&a);
+		evbus_event_free(&b);
+	}
+	/* The header's type for a body without one, not over the body's. */
+	rb = tape_event(bad[5], "FromHeader", 0, &t, &b, eb, sizeof(eb));
+	cu_checkf(rb == 0 && strcmp(b.event_type, "FromHeader") == 0,
+	    "tape: header type: %d %s", rb, rb == 0 ? b.event_type : eb);
+	evbus_event_free(&b);
+	rb = tape_event(good[0], "FromHeader", 0, &t, &b, eb, sizeof(eb));
+	cu_checkf(rb == 0 && strcmp(b.event_type, "A") == 0,
+	    "tape: body type: %d %s", rb, rb == 0 ? b.event_type : eb);
+	evbus_event_free(&b);
+	pyjson_tape_free(&t);
 }
 
 /* A long bad value is quoted in part, cut at a character boundary. */
@@ -1063,6 +1181,7 @@ static const struct cu_test format_tests[] = {
 	{ "strings and numbers as pydantic writes them",
 	  test_serialize_values },
 	{ "evbus_event_from_json", test_from_json },
+	{ "evbus_event_from_tape: the tree's verdicts", test_from_tape },
 	{ "evbus_json_parse_object", test_json_parse_object },
 	{ "serialising an event built by hand", test_serialize_by_hand },
 	{ "routing key", test_routing_key },

@@ -40,6 +40,34 @@
 #define MAX_DIRS	8
 #define MAX_REC		32
 
+
+/* A body on a tape of its own, as the worker parses one; NULL if invalid. */
+static const struct pyjson_tape *
+tape_of(const char *body)
+{
+	struct pyjson_tape	*t;
+	struct pyjson_error	 e;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return NULL;
+	if (pyjson_parse_tape(body, strlen(body), t, &e) == -1) {
+		pyjson_tape_free(t);
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+static void
+tape_free(const struct pyjson_tape *t)
+{
+	struct pyjson_tape	*tt = (struct pyjson_tape *)t;
+
+	if (tt != NULL) {
+		pyjson_tape_free(tt);
+		free(tt);
+	}
+}
 static const char	*builddir = ".";
 static char		 dirs[MAX_DIRS][PATH_MAX];
 static size_t		 ndirs;
@@ -1093,7 +1121,7 @@ test_host_fields(void)
 	p.host.plugin = &p;
 	p.host.worker = &tw;
 	memset(&d, 0, sizeof(d));
-	d.body = json_tokener_parse("{\"order_number\":\"ORD-001\","
+	d.body = tape_of("{\"order_number\":\"ORD-001\","
 	    "\"total_amount\":99.5,\"qty\":3,\"qty_s\":\" 42 \","
 	    "\"neg_s\":\"-7\",\"plus_s\":\"+5\",\"under\":\"1_000\","
 	    "\"bad_under\":\"1__000\",\"lead_under\":\"_1\","
@@ -1117,7 +1145,7 @@ test_host_fields(void)
 	rc = worker_host_api.field_string(&p.host, NULL, "order_number", &s);
 	cu_checkf(rc == -1, "field with no delivery: expected -1, got %d", rc);
 	/* A delivery without a body object: every field is absent. */
-	json_object_put(d.body);
+	tape_free(d.body);
 	d.body = NULL;
 	rc = worker_host_api.field_string(&p.host, &d.view, "order_number",
 	    &s);
@@ -1292,7 +1320,7 @@ event_make(struct delivery *d, const char *type, const char *body,
     int64_t retry_count)
 {
 	memset(d, 0, sizeof(*d));
-	if ((d->body = json_tokener_parse(body)) == NULL) {
+	if ((d->body = tape_of(body)) == NULL) {
 		cu_failf("test body does not parse: %s", body);
 		return -1;
 	}
@@ -1312,7 +1340,7 @@ event_make(struct delivery *d, const char *type, const char *body,
 static void
 event_free(struct delivery *d)
 {
-	json_object_put(d->body);
+	tape_free(d->body);
 	d->body = NULL;
 }
 
