@@ -294,3 +294,17 @@ evbus_mono_us(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
+
+int64_t
+evbus_clock_coarse_us(int realtime)
+{
+	struct timespec	 ts;
+
+#ifdef CLOCK_MONOTONIC_COARSE
+	if (clock_gettime(realtime ? CLOCK_REALTIME_COARSE :
+	    CLOCK_MONOTONIC_COARSE, &ts) == -1)
+#endif
+		clock_gettime(realtime ? CLOCK_REALTIME : CLOCK_MONOTONIC,
+		    &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}

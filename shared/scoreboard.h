@@ -180,4 +180,12 @@ uint64_t evbus_stats_percentile(const uint64_t *hist, int nbuckets, double p);
 /* CLOCK_MONOTONIC in microseconds. */
 int64_t	 evbus_mono_us(void);
 
+/*
+ * The same clock (or CLOCK_REALTIME) as of the last timer tick, a few
+ * milliseconds behind at most but cheaper to read: for the timestamps a
+ * worker stamps on every message (heartbeat, in flight since, last
+ * consumed at), which only ever count seconds.
+ */
+int64_t	 evbus_clock_coarse_us(int realtime);
+
 #endif

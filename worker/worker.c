@@ -770,7 +770,7 @@ process(struct worker *w, amqp_envelope_t *env)
 	make_view(&d, &ev, env, event_type, retry_count, occurred,
 	    sizeof(occurred), rk, sizeof(rk), msgid, sizeof(msgid), tp,
 	    sizeof(tp), tstate, sizeof(tstate));
-	snprintf(id, sizeof(id), "%s", ev.event_id);
+	memcpy(id, ev.event_id, sizeof(ev.event_id));
 
 	n = loader_dispatch_list(&w->plugins, event_type, list,
 	    EVBUS_MAX_PLUGINS);
@@ -782,7 +782,7 @@ process(struct worker *w, amqp_envelope_t *env)
 			w->stats->skipped++;
 			w->stats->events_consumed++;
 			w->stats->events_processed_success++;
-			w->stats->last_consume_at = now_us();
+			w->stats->last_consume_at = evbus_clock_coarse_us(1);
 		}
 		goto out;
 	}
@@ -792,7 +792,7 @@ process(struct worker *w, amqp_envelope_t *env)
 		if ((rc = settle(w, env, 0)) == 0) {
 			w->stats->events_consumed++;
 			w->stats->events_processed_success++;
-			w->stats->last_consume_at = now_us();
+			w->stats->last_consume_at = evbus_clock_coarse_us(1);
 		}
 		goto out;
 	}

@@ -53,7 +53,7 @@ wproc_heartbeat(struct worker *w)
 
 	if (w->slot == NULL)
 		return;
-	now = evbus_mono_us();
+	now = evbus_clock_coarse_us(0);
 	/* Idle ticks come every 200 ms; a few per second is plenty. */
 	if (now - last_publish < 100000)
 		return;
@@ -70,7 +70,7 @@ wproc_inflight(struct worker *w, const char *id, int redelivered)
 	if (w->slot == NULL)
 		return;
 	evbus_slot_begin(w->slot);
-	w->slot->heartbeat = evbus_mono_us();
+	w->slot->heartbeat = evbus_clock_coarse_us(0);
 	if (id != NULL) {
 		strlcpy(w->slot->inflight_id, id, sizeof(w->slot->inflight_id));
 		w->slot->inflight_redelivered = (uint32_t)redelivered;
@@ -89,7 +89,7 @@ wproc_handlers(struct worker *w, int running)
 	if (w->slot == NULL)
 		return;
 	evbus_slot_begin(w->slot);
-	w->slot->heartbeat = evbus_mono_us();
+	w->slot->heartbeat = evbus_clock_coarse_us(0);
 	w->slot->handler_since = running ? w->slot->heartbeat : 0;
 	evbus_slot_end(w->slot);
 }

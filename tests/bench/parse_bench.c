@@ -5,11 +5,14 @@
  *
  * Parses one body N times (default 1000000) with the old three-pass
  * parser (kept in tests/fuzz/event_ref.h: UTF-8 check, json-c's tokener,
- * token re-scan) and with evbus_json_parse_object(), alone and followed
- * by evbus_event_from_json() as the worker calls it.  The body is FILE,
- * or the consume benchmark's event as evbus publishes it: 512 bytes with
- * the envelope, sent_us and a pad.  Prints nanoseconds per body, the
- * median of 5 rounds run alternately so both see the same machine.
+ * token re-scan), with evbus_json_parse_object() (the strict parser's
+ * json-c tree) and with pyjson_parse_tape() (the tape the worker reuses),
+ * alone and followed by the event's validation (evbus_event_from_json()
+ * or, for the tape, evbus_event_from_tape() as the worker calls it).  The
+ * body is FILE, or the consume benchmark's event as evbus publishes it:
+ * 512 bytes with the envelope, sent_us and a pad.  Prints nanoseconds per
+ * body, the median of 5 rounds run alternately so all see the same
+ * machine.
  */
 #include "config.h"
 
@@ -22,13 +25,12 @@
 #include <json-c/json.h>
 
 #include "event.h"
+#include "pyjson.h"
 #include "../fuzz/event_ref.h"
 
 #define ROUNDS		5
 #define BODY_SIZE	512
 
-typedef struct json_object *(*parse_fn)(const char *, size_t, char *,
-    size_t);
 
 static void __attribute__((__noreturn__))
 die(const char *what, const char *why)
@@ -96,10 +98,15 @@ file_body(const char *path, size_t *lenp)
 	return buf;
 }
 
-/* Nanoseconds per body: parse n times, with from_json if asked. */
+/*
+ * Nanoseconds per body: parse n times (the old parser, the tree, or the
+ * worker's tape), and build the event if asked.
+ */
 static double
-run(parse_fn parse, const char *body, size_t len, long n, int build)
+run(int how, const char *body, size_t len, long n, int build)
 {
+	static struct pyjson_tape tape;
+	struct pyjson_error	 e;
 	struct json_object	*obj;
 	struct evbus_event	 ev;
 	char			 err[256];
@@ -108,7 +115,21 @@ run(parse_fn parse, const char *body, size_t len, long n, int build)
 
 	t0 = now_ns();
 	for (i = 0; i < n; i++) {
-		if ((obj = parse(body, len, err, sizeof(err))) == NULL)
+		if (how == 2) {
+			if (pyjson_parse_tape(body, len, &tape, &e) == -1)
+				die("parse", "tape");
+			if (build) {
+				if (evbus_event_from_tape(&tape, NULL,
+				    EVBUS_EVENT_FILL_DEFAULTS, &ev, err,
+				    sizeof(err)) == -1)
+					die("event", err);
+				evbus_event_free(&ev);
+			}
+			continue;
+		}
+		if ((obj = (how == 0 ? ref_json_parse_object :
+		    evbus_json_parse_object)(body, len, err,
+		    sizeof(err))) == NULL)
 			die("parse", err);
 		if (build) {
 			if (evbus_event_from_json(obj,
@@ -133,8 +154,8 @@ cmp_double(const void *a, const void *b)
 int
 main(int argc, char **argv)
 {
-	static const char *const what[] = { "parse", "parse + from_json" };
-	double		 t[2][2][ROUNDS], med[2][2];
+	static const char *const what[] = { "parse", "parse + event" };
+	double		 t[2][3][ROUNDS], med[2][3];
 	char		*body, why[1024];
 	size_t		 len;
 	long		 n = 1000000;
@@ -146,28 +167,26 @@ main(int argc, char **argv)
 	if (json_diff(body, len, why, sizeof(why)) != 1)
 		die("body", "not accepted alike by both parsers");
 
-	/* Warm up both, then alternate so drift hits both alike. */
-	run(ref_json_parse_object, body, len, n / 10 + 1, 1);
-	run(evbus_json_parse_object, body, len, n / 10 + 1, 1);
+	/* Warm up each, then alternate so drift hits all alike. */
+	for (p = 0; p < 3; p++)
+		run(p, body, len, n / 10 + 1, 1);
 	for (r = 0; r < ROUNDS; r++)
 		for (b = 0; b < 2; b++)
-			for (p = 0; p < 2; p++)
-				t[b][p][r] = run(p == 0 ?
-				    ref_json_parse_object :
-				    evbus_json_parse_object, body, len, n, b);
+			for (p = 0; p < 3; p++)
+				t[b][p][r] = run(p, body, len, n, b);
 	for (b = 0; b < 2; b++)
-		for (p = 0; p < 2; p++) {
+		for (p = 0; p < 3; p++) {
 			qsort(t[b][p], ROUNDS, sizeof(double), cmp_double);
 			med[b][p] = t[b][p][ROUNDS / 2];
 		}
 
 	printf("parse_bench: %zu-byte body, %ld times, median of %d rounds "
 	    "(ns per body)\n", len, n, ROUNDS);
-	printf("%-20s %14s %14s %8s\n", "", "old (3 passes)", "new (1 pass)",
-	    "speedup");
+	printf("%-14s %14s %12s %12s %8s\n", "", "old (3 passes)",
+	    "json-c tree", "tape", "old/tape");
 	for (b = 0; b < 2; b++)
-		printf("%-20s %14.0f %14.0f %7.2fx\n", what[b], med[b][0],
-		    med[b][1], med[b][0] / med[b][1]);
+		printf("%-14s %14.0f %12.0f %12.0f %7.2fx\n", what[b],
+		    med[b][0], med[b][1], med[b][2], med[b][0] / med[b][2]);
 	free(body);
 	return 0;
 }
