@@ -34,7 +34,7 @@
 #define CONSUME_CHANNEL		1
 #define MAX_BODY		(64UL * 1024 * 1024)
 #define MAX_OUT_HEADERS		256
-#define TAPE_KEEP		(256 * 1024)	/* bytes of tape kept */
+#define TAPE_KEEP		(256 * 1024)	/* bytes of tape, body kept */
 #define HOME_CHECK		10.0	/* s between looks for the home node */
 #define HOME_CHECK_TIMEOUT	1.0	/* s a look may take */
 
@@ -851,6 +851,29 @@ out:
  * Returns 0 to go on, -1 to reconnect.
  */
 static int
+handle_frame(struct worker *w, amqp_frame_t *f)
+{
+	if (f->frame_type != AMQP_FRAME_METHOD)
+		return 0;
+	switch (f->payload.method.id) {
+	case AMQP_BASIC_CANCEL_METHOD:
+		snprintf(w->err, sizeof(w->err), "the broker cancelled our "
+		    "consumer on '%s' (queue deleted?)", w->conf->queue_name);
+		return -1;
+	case AMQP_BASIC_ACK_METHOD:
+	case AMQP_BASIC_NACK_METHOD:
+		return 0;
+	default:
+		if (evbus_amqp_handle_method(&w->consumer, f) != 0) {
+			snprintf(w->err, sizeof(w->err), "%s", w->consumer.err);
+			return -1;
+		}
+		return 0;
+	}
+}
+
+/* The frame amqp_consume_message() left unread, read and handled. */
+static int
 other_frame(struct worker *w)
 {
 	amqp_frame_t	 f;
@@ -862,23 +885,7 @@ other_frame(struct worker *w)
 		snprintf(w->err, sizeof(w->err), "%s", w->consumer.err);
 		return -1;
 	}
-	if (f.frame_type != AMQP_FRAME_METHOD)
-		return 0;
-	switch (f.payload.method.id) {
-	case AMQP_BASIC_CANCEL_METHOD:
-		snprintf(w->err, sizeof(w->err), "the broker cancelled our "
-		    "consumer on '%s' (queue deleted?)", w->conf->queue_name);
-		return -1;
-	case AMQP_BASIC_ACK_METHOD:
-	case AMQP_BASIC_NACK_METHOD:
-		return 0;
-	default:
-		if (evbus_amqp_handle_method(&w->consumer, &f) != 0) {
-			snprintf(w->err, sizeof(w->err), "%s", w->consumer.err);
-			return -1;
-		}
-		return 0;
-	}
+	return handle_frame(w, &f);
 }
 
 /*
@@ -900,6 +907,144 @@ not_a_delivery(struct worker *w, amqp_rpc_reply_t r, amqp_channel_t ch)
 	return -1;
 }
 
+/* A server's close of the channel or connection, else err (library). */
+static amqp_rpc_reply_t
+frame_failure(amqp_frame_t *f, int err)
+{
+	amqp_rpc_reply_t	 r;
+
+	memset(&r, 0, sizeof(r));
+	if (f->frame_type == AMQP_FRAME_METHOD &&
+	    (f->payload.method.id == AMQP_CHANNEL_CLOSE_METHOD ||
+	    f->payload.method.id == AMQP_CONNECTION_CLOSE_METHOD)) {
+		r.reply_type = AMQP_RESPONSE_SERVER_EXCEPTION;
+		r.reply = f->payload.method;
+	} else {
+		r.reply_type = AMQP_RESPONSE_LIBRARY_EXCEPTION;
+		r.library_error = err;
+	}
+	return r;
+}
+
+/*
+ * The next frame of the delivery on channel ch: anything the broker says
+ * on another channel meanwhile (connection.blocked, say) is handled.
+ */
+static int
+content_frame(struct worker *w, amqp_channel_t ch, amqp_frame_t *f)
+{
+	int	 st;
+
+	for (;;) {
+		if ((st = amqp_simple_wait_frame(w->consumer.conn, f)) !=
+		    AMQP_STATUS_OK)
+			return st;
+		if (f->channel == ch || (f->frame_type == AMQP_FRAME_METHOD &&
+		    f->payload.method.id == AMQP_CONNECTION_CLOSE_METHOD))
+			return AMQP_STATUS_OK;
+		if (handle_frame(w, f) == -1)
+			return AMQP_STATUS_BAD_AMQP_DATA;
+	}
+}
+
+/*
+ * amqp_consume_message() without its copies: it duplicates the envelope's
+ * three strings, a pool for the properties and the body, about seven
+ * allocations per message.  Here env points into the connection's frame
+ * pool, where rabbitmq-c decoded the frames, valid until the next
+ * amqp_maybe_release_buffers() (consume() calls it between messages
+ * only); a body in more than one frame is gathered in w->body.  Replies
+ * as amqp_consume_message() does, except that a frame other than a
+ * delivery is not put back but left in *other (AMQP_STATUS_UNEXPECTED_
+ * STATE); env must not be destroyed.
+ */
+static amqp_rpc_reply_t
+read_delivery(struct worker *w, amqp_envelope_t *env, struct timeval *tv,
+    amqp_frame_t *other)
+{
+	amqp_connection_state_t	 conn = w->consumer.conn;
+	amqp_basic_deliver_t	*m;
+	amqp_frame_t		 f;
+	amqp_rpc_reply_t	 r;
+	uint64_t		 size;
+	size_t			 got = 0;
+	char			*nb;
+	int			 st;
+
+	memset(&r, 0, sizeof(r));
+	memset(env, 0, sizeof(*env));
+	r.reply_type = AMQP_RESPONSE_LIBRARY_EXCEPTION;
+	if ((st = amqp_simple_wait_frame_noblock(conn, &f, tv)) !=
+	    AMQP_STATUS_OK) {
+		r.library_error = st;
+		return r;
+	}
+	if (f.frame_type != AMQP_FRAME_METHOD ||
+	    f.payload.method.id != AMQP_BASIC_DELIVER_METHOD) {
+		*other = f;
+		r.library_error = AMQP_STATUS_UNEXPECTED_STATE;
+		return r;
+	}
+	m = f.payload.method.decoded;
+	env->channel = f.channel;
+	env->consumer_tag = m->consumer_tag;
+	env->delivery_tag = m->delivery_tag;
+	env->redelivered = m->redelivered;
+	env->exchange = m->exchange;
+	env->routing_key = m->routing_key;
+
+	if ((st = content_frame(w, env->channel, &f)) != AMQP_STATUS_OK) {
+		r.library_error = st;
+		return r;
+	}
+	if (f.frame_type != AMQP_FRAME_HEADER)
+		return frame_failure(&f, AMQP_STATUS_BAD_AMQP_DATA);
+	if (f.payload.properties.class_id != AMQP_BASIC_CLASS) {
+		r.library_error = AMQP_STATUS_BAD_AMQP_DATA;
+		return r;
+	}
+	env->message.properties = *(amqp_basic_properties_t *)
+	    f.payload.properties.decoded;
+	size = f.payload.properties.body_size;
+	env->message.body = amqp_empty_bytes;
+	while (got < size) {
+		if ((st = content_frame(w, env->channel, &f)) !=
+		    AMQP_STATUS_OK) {
+			r.library_error = st;
+			return r;
+		}
+		if (f.frame_type != AMQP_FRAME_BODY)
+			return frame_failure(&f, AMQP_STATUS_BAD_AMQP_DATA);
+		if (f.payload.body_fragment.len > size - got) {
+			r.library_error = AMQP_STATUS_BAD_AMQP_DATA;
+			return r;
+		}
+		if (got == 0 && f.payload.body_fragment.len == size) {
+			/* The usual case: one frame, used where it is. */
+			env->message.body = f.payload.body_fragment;
+			break;
+		}
+		if (got == 0) {
+			if (size > SIZE_MAX || (size > w->body_cap &&
+			    (nb = realloc(w->body, (size_t)size)) == NULL)) {
+				r.library_error = AMQP_STATUS_NO_MEMORY;
+				return r;
+			}
+			if (size > w->body_cap) {
+				w->body = nb;
+				w->body_cap = (size_t)size;
+			}
+		}
+		memcpy(w->body + got, f.payload.body_fragment.bytes,
+		    f.payload.body_fragment.len);
+		got += f.payload.body_fragment.len;
+		env->message.body.bytes = w->body;
+		env->message.body.len = got;
+	}
+	r.reply_type = AMQP_RESPONSE_NORMAL;
+	return r;
+}
+
 /*
  * Consume until asked to stop (0), the connection fails (-1), or the home
  * node is back after a failover (1: reconnect there).
@@ -908,6 +1053,7 @@ static int
 consume(struct worker *w)
 {
 	amqp_envelope_t		 env;
+	amqp_frame_t		 other;
 	amqp_rpc_reply_t	 r;
 	struct timeval		 tv;
 
@@ -923,11 +1069,22 @@ consume(struct worker *w)
 		amqp_maybe_release_buffers(w->consumer.conn);
 		tv.tv_sec = 0;
 		tv.tv_usec = 200000;
-		r = amqp_consume_message(w->consumer.conn, &env, &tv, 0);
+		r = read_delivery(w, &env, &tv, &other);
+		if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+		    r.library_error == AMQP_STATUS_UNEXPECTED_STATE) {
+			if (handle_frame(w, &other) == -1)
+				return -1;
+			continue;
+		}
 		if (r.reply_type == AMQP_RESPONSE_NORMAL) {
 			int	 rc = process(w, &env);
 
-			amqp_destroy_envelope(&env);
+			/* A huge body's buffer is not kept for the next. */
+			if (w->body_cap > TAPE_KEEP) {
+				free(w->body);
+				w->body = NULL;
+				w->body_cap = 0;
+			}
 			if (rc == -1 || w->pub_broken)
 				return -1;
 			continue;
@@ -1136,6 +1293,7 @@ worker_run(struct worker *w, volatile sig_atomic_t *stop)
 	pthread_join(hb, NULL);
 	loader_unload_all(&w->plugins);
 	pyjson_tape_free(&w->tape);
+	free(w->body);
 	log_info("stopped");
 	return 0;
 }

@@ -111,6 +111,8 @@ struct worker {
 	int			 ack_n;
 	int			 ack_batch;
 	struct pyjson_tape	 tape;		/* the body being handled */
+	char			*body;		/* a body of several frames */
+	size_t			 body_cap;
 };
 
 /* worker.c */
