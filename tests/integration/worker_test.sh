@@ -50,6 +50,21 @@ check "jsonl line: every envelope field and the raw body unchanged" jl "$JW" "
 check "handler sees the fields (aggregate, version, payload, decimals)" \
     logged w "handler inventory: event $SPEC_ID: .*reserving stock for order ORD-001 \(aggregate 7d9e1f20-3a4b-4c5d-8e6f-708192a3b4c5 v3, total 99.50\)"
 
+# 1b. An event bigger than a frame (300 KiB: three body frames at the
+# broker's 128 KiB frame_max) is gathered whole: handled once, the fields
+# read, the raw body unchanged.
+ID_BIG=$(uid 6)
+"$PY" -c 'import sys; sys.stdout.write(sys.argv[1][:-1] +
+    ",\"order_number\":\"ORD-BIG\",\"total_amount\":12.5,\"pad\":\"" +
+    "p" * 300000 + "\"}")' "$(ev "$ID_BIG" OrderCreated)" > "$T_DIR/big.json"
+check "publish a 300 KiB event" pub "$X" --body-file "$T_DIR/big.json"
+check "300 KiB event handled once" wait_for 20 jl "$JW" "n('$ID_BIG') == 1"
+check "300 KiB event: the handler read its fields" logged w \
+    "handler inventory: event $ID_BIG: .*reserving stock for order ORD-BIG"
+check "300 KiB event: the raw body reached the handler unchanged" jl "$JW" \
+    "[l for l in raw if '\"outcome\"' not in l and '$ID_BIG' in l][0].endswith(
+    '\"body\":' + open('$T_DIR/big.json').read() + '}')"
+
 # 2. Dispatch order: subscriber (inventory) first, then the wildcards in
 # load order (chaos, then jsonl); an event type inventory does not want
 # reaches only the wildcards.
