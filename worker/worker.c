@@ -1024,16 +1024,14 @@ read_delivery(struct worker *w, amqp_envelope_t *env, struct timeval *tv,
 			env->message.body = f.payload.body_fragment;
 			break;
 		}
-		if (got == 0) {
-			if (size > SIZE_MAX || (size > w->body_cap &&
-			    (nb = realloc(w->body, (size_t)size)) == NULL)) {
+		if (got == 0 && size > w->body_cap) {
+			if (size > SIZE_MAX ||
+			    (nb = realloc(w->body, (size_t)size)) == NULL) {
 				r.library_error = AMQP_STATUS_NO_MEMORY;
 				return r;
 			}
-			if (size > w->body_cap) {
-				w->body = nb;
-				w->body_cap = (size_t)size;
-			}
+			w->body = nb;
+			w->body_cap = (size_t)size;
 		}
 		memcpy(w->body + got, f.payload.body_fragment.bytes,
 		    f.payload.body_fragment.len);
