@@ -14,7 +14,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -61,6 +60,15 @@ static int
 stopping(void)
 {
 	return stop_flag != NULL && *stop_flag;
+}
+
+/* The reconnect backoff after this one: doubled, up to the maximum. */
+static double
+next_backoff(double backoff, const struct evbus_config *c)
+{
+	backoff *= 2;
+	return backoff < c->reconnect_max_delay ? backoff :
+	    c->reconnect_max_delay;
 }
 
 /* Sleep up to secs, waking early when asked to stop. */
@@ -203,7 +211,8 @@ home_is_back(struct worker *w)
 	conn_opts(w, &o, name, sizeof(name), "home check");
 	o.url = &w->conf->urls[w->home];
 	o.heartbeat = 0;
-	o.connect_timeout = fmin(o.connect_timeout, HOME_CHECK_TIMEOUT);
+	if (o.connect_timeout > HOME_CHECK_TIMEOUT)
+		o.connect_timeout = HOME_CHECK_TIMEOUT;
 	if (evbus_amqp_connect(&probe, &o) != EVBUS_AMQP_OK)
 		return 0;
 	evbus_amqp_close(&probe);
@@ -369,7 +378,7 @@ send_on(struct worker *w, amqp_envelope_t *env, int64_t retry_count,
 		delay = evbus_retry_delay(&c->retry, (int)retry_count,
 		    evbus_retry_uniform());
 		snprintf(expiration, sizeof(expiration), "%lld",
-		    (long long)llround(delay * 1000.0));
+		    evbus_retry_ms(delay));
 		props._flags |= AMQP_BASIC_EXPIRATION_FLAG;
 		props.expiration = amqp_cstring_bytes(expiration);
 		evbus_retry_queue_name(c, evbus_retry_tier_for(c,
@@ -1067,7 +1076,7 @@ worker_run(struct worker *w, volatile sig_atomic_t *stop)
 				    "permissions)" : "", backoff);
 			nap(backoff * (0.8 + 0.4 * (evbus_retry_uniform() +
 			    1) / 2));
-			backoff = fmin(backoff * 2, c->reconnect_max_delay);
+			backoff = next_backoff(backoff, c);
 			continue;
 		}
 		if (!first)
@@ -1123,7 +1132,7 @@ worker_run(struct worker *w, volatile sig_atomic_t *stop)
 		if (now_mono() - started > 10)
 			backoff = c->reconnect_delay;
 		nap(backoff);
-		backoff = fmin(backoff * 2, c->reconnect_max_delay);
+		backoff = next_backoff(backoff, c);
 	}
 
 	wproc_state(w, WPROC_STOPPING);
