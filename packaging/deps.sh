@@ -5,7 +5,7 @@ set -eu
 
 PKGS="build-essential autoconf automake libtool pkg-config
 	librabbitmq-dev libconfig-dev libjson-c-dev libssl-dev libbsd-dev
-	libcunit1-dev libsystemd-dev rabbitmq-server amqp-tools openssl socat procps
+	libcunit1-dev rabbitmq-server amqp-tools openssl socat procps
 	iproute2 python3 clang libclang-rt-14-dev llvm
 	prometheus python3-prometheus-client
 	debhelper dh-autoreconf dpkg-dev fakeroot lintian mandoc systemd man-db"

@@ -4,7 +4,7 @@
  */
 #include "config.h"
 
-#include <math.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,11 +52,38 @@ evbus_retry_base(const struct evbus_retry_policy *p, int n)
 		n = 0;
 	if (n > 512)
 		n = 512;
-	/* ldexp keeps 2^n exact; min() with max_delay tames the huge ones. */
-	d = ldexp(p->base_delay, n);
+	/*
+	 * Doubling is exact, as ldexp's 2^n is; it stops once past the cap,
+	 * which min() with max_delay then applies (also to a NaN or an
+	 * overflow).  No libm: see evbus_retry_ms().
+	 */
+	for (d = p->base_delay; n > 0 && d <= p->max_delay; n--)
+		d *= 2;
 	if (!(d <= p->max_delay))
 		d = p->max_delay;
 	return d;
+}
+
+/*
+ * llround(secs * 1000), halves away from zero, without libm: evbusd does
+ * not link it, since every worker would map it for the three trivial
+ * functions it used (about 200 KiB of its RSS).
+ */
+long long
+evbus_retry_ms(double secs)
+{
+	double		 ms = secs * 1000.0, frac;
+	long long	 i;
+
+	if (!(ms > -9.2e18 && ms < 9.2e18))
+		return ms > 0 ? LLONG_MAX : ms < 0 ? LLONG_MIN : 0;
+	i = (long long)ms;		/* toward zero */
+	frac = ms - (double)i;		/* exact */
+	if (frac >= 0.5)
+		i++;
+	else if (frac <= -0.5)
+		i--;
+	return i;
 }
 
 double

@@ -35,6 +35,9 @@ double	 evbus_retry_delay(const struct evbus_retry_policy *, int n, double u);
 /* The un-jittered delay for retry n: min(base * 2^n, max). */
 double	 evbus_retry_base(const struct evbus_retry_policy *, int n);
 
+/* A delay in seconds as whole milliseconds, rounded as llround() does. */
+long long evbus_retry_ms(double secs);
+
 /* A uniform sample in [-1, 1] from arc4random. */
 double	 evbus_retry_uniform(void);
 

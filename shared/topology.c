@@ -5,7 +5,6 @@
  */
 #include "config.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -199,7 +198,7 @@ evbus_quorum_delivery_limit(const struct evbus_config *c)
 long long
 evbus_retry_tier_for(const struct evbus_config *c, int n)
 {
-	return llround(evbus_retry_base(&c->retry, n) * 1000.0);
+	return evbus_retry_ms(evbus_retry_base(&c->retry, n));
 }
 
 size_t

@@ -29,7 +29,10 @@
 # default: consume wait python latency restart cluster publish ordered
 # cost), BENCH_N (messages per run, 20000; BENCH_COST_N, 50000, in the
 # cost section; BENCH_COST_OTHER, another build directory whose evbusd
-# the cost section also measures, e.g. before a change), BENCH_SIZE
+# the cost section also measures, e.g. before a change; BENCH_COST_PARTS,
+# which of its parts run: "cpu mem alloc" by default; BENCH_MEM_SMAPS, a
+# directory where the memory part copies each process's steady
+# /proc/PID/smaps), BENCH_SIZE
 # (bytes, 512), BENCH_RUNS,
 # BENCH_RATE (latency run, msgs/s, 1000), BENCH_WAIT_N (messages per "wait"
 # and ordered 1 ms run, 3000), BENCH_AGGS (aggregates of the ordered
@@ -71,6 +74,7 @@ chmod 755 "$T/plugins"
 cp "$B/tests/bench/.libs/noop.so" "$T/plugins/" || exit 1
 
 want() { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]; }
+cost_part() { [[ " ${BENCH_COST_PARTS:-cpu mem alloc} " == *" $1 "* ]]; }
 
 # median: of the numbers on stdin; a failed run ("NA") does not count, and
 # no number at all prints n/a.
@@ -90,7 +94,9 @@ rate_of() {
 # conf WORKERS PREFETCH [WAIT_US [DONE_AT]]; CONF_URL (a libconfig value),
 # CONF_X (exchange) and CONF_QT (queue type) change the broker and queue;
 # CONF_ORD=P turns on ordered partitions, P of them; CONF_PLUGINS is
-# another plugin directory, CONF_HANDLERS the other handlers' settings.
+# another plugin directory, CONF_HANDLERS the other handlers' settings;
+# CONF_NOOP_OUT, when set (even to ""), replaces the no-op handler's
+# out = "$T/noop" (its first/last/latency records).
 conf() {
 	cat > "$T/evbusd.conf" <<EOF
 rabbitmq_url = ${CONF_URL:-\"$URL\"};
@@ -105,7 +111,7 @@ status_socket = "$T/evbusd.sock";
 pid_file = "$T/evbusd.pid";
 heartbeat = 30;
 ${CONF_ORD:+ordering = \"aggregate\"; partitions = $CONF_ORD;}
-handlers = { noop = { out = "$T/noop"; wait_us = ${3:-0};
+handlers = { noop = { ${CONF_NOOP_OUT-out = \"$T/noop\";} wait_us = ${3:-0};
     counter = "$T/count"; done = "$T/done"; done_at = ${4:-0}; };
     ${CONF_HANDLERS:-} };
 EOF
@@ -689,9 +695,13 @@ smaps() {
 # mem_run LABEL PLUGINDIR HANDLERS: 2 workers, prefetch 100, the preloaded
 # events; peak RSS and PSS sampled every 100 ms while they are handled
 # (and the kernel's own peak RSS, VmHWM), steady 1 s after the last one.
+# The no-op handler runs without "out": these rows are evbusd's memory,
+# not the bench handler's latency records (8 bytes per event, about 200
+# KiB per worker over 50,000 events, which nothing here reads); it still
+# counts the events and says when the last one is handled.
 mem_run() {
 	local pid pids i rp
-	CONF_PLUGINS=$2 CONF_HANDLERS=$3 conf 2 100 0 "$CN"
+	CONF_NOOP_OUT= CONF_PLUGINS=$2 CONF_HANDLERS=$3 conf 2 100 0 "$CN"
 	rm -f "$T"/noop.* "$T/mem."*
 	"$CB" preload "$URL" bench.g "$CN" "$SIZE" || return 1
 	arm || return 1
@@ -711,6 +721,9 @@ mem_run() {
 		rp=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status")
 		i=worker
 		[ "$pid" = "$EVBUSD_PID" ] && i=supervisor
+		# BENCH_MEM_SMAPS=DIR keeps each process's steady smaps.
+		[ -n "${BENCH_MEM_SMAPS:-}" ] && cp "/proc/$pid/smaps" \
+		    "$BENCH_MEM_SMAPS/${1//[^a-z0-9]/_}.$i.$pid" 2>/dev/null
 		printf '%-40s %s\n' "$1, $i" "$(smaps "$pid" | awk -v h="$rp" \
 		    -v f="$T/mem.$pid" '{ sr = $1; sp = $2 }
 		    END { while ((getline l < f) > 0) { split(l, a, " ")
@@ -774,63 +787,74 @@ if want cost; then
 	    fulfillment = { site = \"dc-1\"; };
 	    shipping = { carrier = \"postal\"; };"
 	: > "$T/rates"
-	for r in $(seq 1 "$RUNS"); do
-		for p in 10 100; do
-			m=$(cost_base "$p" $((p / 2)))
-			rec "bm$p" "$r" "$m" "$m"
-			rec "be$p" "$r" "$(cost_base "$p" 1)" "$m"
-			for w in 1 2; do
-				rec "w$w.$p" "$r" "$(cost_evbus "$w" "$p")" "$m"
-				rec "i$w.$p" "$r" "$(cost_idle "$w" "$p")" NA
+	if cost_part cpu; then
+		for r in $(seq 1 "$RUNS"); do
+			for p in 10 100; do
+				m=$(cost_base "$p" $((p / 2)))
+				rec "bm$p" "$r" "$m" "$m"
+				rec "be$p" "$r" "$(cost_base "$p" 1)" "$m"
+				for w in 1 2; do
+					rec "w$w.$p" "$r" \
+					    "$(cost_evbus "$w" "$p")" "$m"
+					rec "i$w.$p" "$r" \
+					    "$(cost_idle "$w" "$p")" NA
+				done
+				[ -n "${BENCH_COST_OTHER:-}" ] || continue
+				rec "o$p" "$r" \
+				    "$(EVBUSD_BIN=$BENCH_COST_OTHER/evbusd \
+				    cost_evbus 1 "$p")" "$m"
+				rec "io$p" "$r" \
+				    "$(EVBUSD_BIN=$BENCH_COST_OTHER/evbusd \
+				    cost_idle 1 "$p")" NA
 			done
-			[ -n "${BENCH_COST_OTHER:-}" ] || continue
-			rec "o$p" "$r" "$(EVBUSD_BIN=$BENCH_COST_OTHER/evbusd \
-			    cost_evbus 1 "$p")" "$m"
-			rec "io$p" "$r" "$(EVBUSD_BIN=$BENCH_COST_OTHER/evbusd \
-			    cost_idle 1 "$p")" NA
+			rm -f "$T/events.jsonl"
+			rec j "$r" "$(CONF_PLUGINS=$T/plugins-jsonl \
+			    CONF_HANDLERS=$JSONL_CONF cost_evbus 1 100)" "$m"
+			rec ij "$r" "$(CONF_PLUGINS=$T/plugins-jsonl \
+			    CONF_HANDLERS=$JSONL_CONF cost_idle 1 100)" NA
 		done
-		rm -f "$T/events.jsonl"
-		rec j "$r" "$(CONF_PLUGINS=$T/plugins-jsonl \
-		    CONF_HANDLERS=$JSONL_CONF cost_evbus 1 100)" "$m"
-		rec ij "$r" "$(CONF_PLUGINS=$T/plugins-jsonl \
-		    CONF_HANDLERS=$JSONL_CONF cost_idle 1 100)" NA
-	done
-	printf '\n%-40s %9s %9s %9s\n' "CPU per message, $CN msgs of $SIZE B" \
-	    "us/msg" "vs multi" "net"
-	for p in 10 100; do
-		crow "bare rabbitmq-c, ack each, prefetch $p" "be$p"
-		crow "bare rabbitmq-c, ack multi $((p / 2)), pf $p" "bm$p"
-	done
-	for p in 10 100; do
-		for w in 1 2; do
-			crow "evbusd no-op, $w worker(s), prefetch $p" \
-			    "w$w.$p" "i$w.$p"
-		done
-	done
-	crow "evbusd jsonl, 1 worker, prefetch 100" j ij
-	if [ -n "${BENCH_COST_OTHER:-}" ]; then
-		echo "other build: $BENCH_COST_OTHER"
+		printf '\n%-40s %9s %9s %9s\n' \
+		    "CPU per message, $CN msgs of $SIZE B" \
+		    "us/msg" "vs multi" "net"
 		for p in 10 100; do
-			crow "other evbusd no-op, 1 wkr, prefetch $p" "o$p" \
-			    "io$p"
+			crow "bare rabbitmq-c, ack each, prefetch $p" "be$p"
+			crow "bare rabbitmq-c, ack multi $((p / 2)), pf $p" \
+			    "bm$p"
+		done
+		for p in 10 100; do
+			for w in 1 2; do
+				crow "evbusd no-op, $w worker(s), prefetch $p" \
+				    "w$w.$p" "i$w.$p"
+			done
+		done
+		crow "evbusd jsonl, 1 worker, prefetch 100" j ij
+		if [ -n "${BENCH_COST_OTHER:-}" ]; then
+			echo "other build: $BENCH_COST_OTHER"
+			for p in 10 100; do
+				crow "other evbusd no-op, 1 wkr, prefetch $p" \
+				    "o$p" "io$p"
+			done
+		fi
+		for p in 10 100; do
+			for w in 1 2; do
+				printf '%-40s %9s ms\n' \
+				    "evbusd start + stop, $w wkr(s), pf $p" \
+				    "$(awk -v k="i$w.$p" '$1 == k { print $3 }' \
+				    "$T/rates" | median)"
+			done
 		done
 	fi
-	for p in 10 100; do
-		for w in 1 2; do
-			printf '%-40s %9s ms\n' \
-			    "evbusd start + stop, $w wkr(s), pf $p" \
-			    "$(awk -v k="i$w.$p" '$1 == k { print $3 }' \
-			    "$T/rates" | median)"
-		done
-	done
 
-	printf '\n%-40s %6s %6s %6s %6s\n' "memory, 2 workers, prefetch 100" \
-	    "RSS pk" "steady" "PSS pk" "steady"
-	mem_run "no-op alone" "$T/plugins" ""
-	mem_run "no-op + 4 bundled" "$T/plugins-all" "$ALL_CONF"
-	echo "(KiB; peaks sampled every 100 ms, RSS peak at least VmHWM)"
+	if cost_part mem; then
+		printf '\n%-40s %6s %6s %6s %6s\n' \
+		    "memory, 2 workers, prefetch 100" \
+		    "RSS pk" "steady" "PSS pk" "steady"
+		mem_run "no-op alone" "$T/plugins" ""
+		mem_run "no-op + 4 bundled" "$T/plugins-all" "$ALL_CONF"
+		echo "(KiB; peaks sampled every 100 ms, RSS peak at least VmHWM)"
+	fi
 
-	if [ -f "$MC" ]; then
+	if cost_part alloc && [ -f "$MC" ]; then
 		printf '\n%-40s %9s %9s\n' "heap allocations per message" \
 		    "worker" "superv."
 		for bin in "$B" ${BENCH_COST_OTHER:+"$BENCH_COST_OTHER"}; do

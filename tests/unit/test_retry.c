@@ -276,12 +276,56 @@ test_exhausted(void)
 	}
 }
 
+/*
+ * Without libm in evbusd, retry.c doubles instead of ldexp() and rounds
+ * milliseconds itself: the same values as libm's (this test links it),
+ * since retry queue names are made of them.
+ */
+static void
+test_as_libm(void)
+{
+	static const double	 secs[] = {
+		0, 0.0004, 0.0005, 0.0015, 0.0025, 0.001, 1, 1.0005, 2.5e-3,
+		0.4999999999999999e-3, 0.5000000000000001e-3, 60, 3600.0005,
+		1e-300, 4503599627370.4995, 4503599627370.5, 1e15, 9e15, -0.0005,
+		-1.5e-3, -0.0004
+	};
+	static const double	 bases[] = {
+		1, 0.001, 0.3, 1e-5, 5e-324, 1e300, 123.456
+	};
+	struct evbus_retry_policy p = { 1, 1e308, 0, 3 };
+	size_t			 i, j;
+	int			 n;
+	double			 want;
+
+	for (i = 0; i < sizeof(secs) / sizeof(secs[0]); i++)
+		cu_checkf(evbus_retry_ms(secs[i]) == llround(secs[i] * 1000.0),
+		    "%.17g s: expected %lld ms, got %lld", secs[i],
+		    llround(secs[i] * 1000.0), evbus_retry_ms(secs[i]));
+	for (j = 0; j < sizeof(bases) / sizeof(bases[0]); j++) {
+		p.base_delay = bases[j];
+		for (n = 0; n <= 520; n++) {
+			want = ldexp(bases[j], n < 512 ? n : 512);
+			if (!(want <= p.max_delay))
+				want = p.max_delay;
+			if (evbus_retry_base(&p, n) != want) {
+				cu_failf("base %g, n=%d: expected %.17g, got "
+				    "%.17g", bases[j], n, want,
+				    evbus_retry_base(&p, n));
+				break;
+			}
+		}
+	}
+	CU_PASS("as libm");
+}
+
 static const struct cu_test delay_tests[] = {
 	{ "1, 2, 4, 8, 16 s, capped at 60", test_base_delays },
 	{ "cap and jitter bounds", test_cap_and_jitter_bounds },
 	{ "n >= 512 does not overflow", test_huge_n },
 	{ "delays never negative", test_never_negative },
 	{ "evbus_retry_uniform in [-1, 1]", test_uniform },
+	{ "ldexp and llround without libm", test_as_libm },
 	{ NULL, NULL }
 };
 
