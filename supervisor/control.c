@@ -443,19 +443,15 @@ static void
 client_read(struct supervisor *sv, struct client *c,
     struct control_asked *asked)
 {
-	ssize_t	 n;
 	char	*nl;
 
-	n = read(c->fd, c->in + c->inlen, sizeof(c->in) - 1 - c->inlen);
-	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
+	switch (sv_read_more(c->fd, c->in, sizeof(c->in), &c->inlen)) {
+	case SV_READ_GONE:
 		client_close(c);
 		return;
-	}
-	if (n < 0)
+	case SV_READ_NONE:
 		return;
-	c->inlen += (size_t)n;
-	c->in[c->inlen] = '\0';
-	if (memchr(c->in, '\0', c->inlen) != NULL) {
+	case SV_READ_NUL:
 		reply_error(c, "request contains a NUL byte");
 		return;
 	}

@@ -453,19 +453,13 @@ serve(struct supervisor *sv, struct http_client *c)
 static void
 client_read(struct supervisor *sv, struct http_client *c)
 {
-	ssize_t	 n;
-
-	n = recv(c->fd, c->in + c->inlen, sizeof(c->in) - 1 - c->inlen,
-	    MSG_DONTWAIT);
-	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
+	switch (sv_read_more(c->fd, c->in, sizeof(c->in), &c->inlen)) {
+	case SV_READ_GONE:
 		client_close(c);
 		return;
-	}
-	if (n < 0)
+	case SV_READ_NONE:
 		return;
-	c->inlen += (size_t)n;
-	c->in[c->inlen] = '\0';
-	if (memchr(c->in, '\0', c->inlen) != NULL) {
+	case SV_READ_NUL:
 		respond_text(c, 400, NULL, 0, "bad request: NUL byte\n");
 		return;
 	}

@@ -9,6 +9,8 @@
  */
 #include "config.h"
 
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
@@ -218,6 +220,21 @@ sv_proc_usage(pid_t pid, uint64_t *rss, double *cpu)
 		return -1;
 	*rss = (uint64_t)pages * (uint64_t)sysconf(_SC_PAGESIZE);
 	return 0;
+}
+
+int
+sv_read_more(int fd, char *buf, size_t cap, size_t *len)
+{
+	ssize_t	 n;
+
+	n = recv(fd, buf + *len, cap - 1 - *len, MSG_DONTWAIT);
+	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR))
+		return SV_READ_GONE;
+	if (n < 0)
+		return SV_READ_NONE;
+	*len += (size_t)n;
+	buf[*len] = '\0';
+	return memchr(buf, '\0', *len) != NULL ? SV_READ_NUL : SV_READ_MORE;
 }
 
 void

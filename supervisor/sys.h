@@ -43,6 +43,19 @@ int	 sv_owner_uid(const struct evbus_config *conf, uid_t *uid, char *err,
 void	 sv_write_all(int fd, const void *buf, size_t len);
 
 /*
+ * Read what a client sent since into buf (cap bytes, room for a NUL kept;
+ * *len held so far), without blocking, and NUL-terminate it.  Returns
+ * SV_READ_MORE with new bytes, SV_READ_NONE when nothing was there yet,
+ * SV_READ_GONE when the client closed or failed (close it), SV_READ_NUL
+ * when the text holds a NUL byte (a bad request).
+ */
+#define SV_READ_GONE	(-1)
+#define SV_READ_NONE	0
+#define SV_READ_MORE	1
+#define SV_READ_NUL	2
+int	 sv_read_more(int fd, char *buf, size_t cap, size_t *len);
+
+/*
  * A process's resident memory (bytes) and CPU time (user + system,
  * seconds) from /proc; 0, or -1 when it is gone.
  */

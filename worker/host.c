@@ -295,10 +295,13 @@ host_header_int(struct evbus_host *host, const struct evbus_event_view *ev,
 	return rc;
 }
 
-/* A top-level body value: 0 with *v, 1 when absent or null, -1 misuse. */
+/*
+ * A top-level body value: 0 with *v (its strings at (*s) + off), 1 when
+ * absent or null, -1 misuse.
+ */
 static int
 host_field(struct evbus_host *host, const struct evbus_event_view *ev,
-    const char *key, const struct pyjson_node **v)
+    const char *key, const struct pyjson_node **v, const char **s)
 {
 	const struct delivery	*d;
 	long			 i;
@@ -308,15 +311,8 @@ host_field(struct evbus_host *host, const struct evbus_event_view *ev,
 	if (d->body == NULL || (i = pyjson_tape_member(d->body, 0, key)) == -1)
 		return 1;
 	*v = &d->body->node[i];
+	*s = d->body->str;
 	return (*v)->type == PYJSON_NULL ? 1 : 0;
-}
-
-/* The string of a STRING node (NUL-terminated; len bytes). */
-static const char *
-node_str(struct evbus_host *host, const struct evbus_event_view *ev,
-    const struct pyjson_node *v)
-{
-	return host_delivery(host, ev)->body->str + v->off;
 }
 
 /*
@@ -365,16 +361,17 @@ host_field_string(struct evbus_host *host, const struct evbus_event_view *ev,
     const char *key, const char **out)
 {
 	const struct pyjson_node *v;
+	const char	*strs;
 	int		 rc;
 
 	if (out == NULL)
 		return -1;
-	if ((rc = host_field(host, ev, key, &v)) != 0)
+	if ((rc = host_field(host, ev, key, &v, &strs)) != 0)
 		return rc;
 	/* "\u0000" inside: a C string would silently cut it. */
 	if (v->type != PYJSON_STRING || v->nul)
 		return -1;
-	*out = node_str(host, ev, v);
+	*out = strs + v->off;
 	return 0;
 }
 
@@ -383,13 +380,14 @@ host_field_int(struct evbus_host *host, const struct evbus_event_view *ev,
     const char *key, int64_t *out)
 {
 	const struct pyjson_node *v;
+	const char	*strs;
 	double		 f;
 	int64_t		 i;
 	int		 rc;
 
 	if (out == NULL)
 		return -1;
-	if ((rc = host_field(host, ev, key, &v)) != 0)
+	if ((rc = host_field(host, ev, key, &v, &strs)) != 0)
 		return rc;
 	switch (v->type) {
 	case PYJSON_INT:
@@ -404,7 +402,7 @@ host_field_int(struct evbus_host *host, const struct evbus_event_view *ev,
 		*out = (int64_t)f;
 		return 0;
 	case PYJSON_STRING:
-		if (parse_int(node_str(host, ev, v), v->len, &i) == -1)
+		if (parse_int(strs + v->off, v->len, &i) == -1)
 			return -1;
 		*out = i;
 		return 0;
@@ -419,6 +417,7 @@ host_field_float(struct evbus_host *host, const struct evbus_event_view *ev,
     const char *key, double *out)
 {
 	const struct pyjson_node *v;
+	const char	*strs;
 	const char	*s;
 	char		*end;
 	double		 f;
@@ -426,7 +425,7 @@ host_field_float(struct evbus_host *host, const struct evbus_event_view *ev,
 
 	if (out == NULL)
 		return -1;
-	if ((rc = host_field(host, ev, key, &v)) != 0)
+	if ((rc = host_field(host, ev, key, &v, &strs)) != 0)
 		return rc;
 	switch (v->type) {
 	case PYJSON_DOUBLE:
@@ -440,7 +439,7 @@ host_field_float(struct evbus_host *host, const struct evbus_event_view *ev,
 		return 0;
 	case PYJSON_STRING:
 		/* pydantic writes Decimal as a string: "19.99". */
-		s = node_str(host, ev, v);
+		s = strs + v->off;
 		if (v->nul || strpbrk(s, "xX") != NULL)
 			return -1;
 		errno = 0;
@@ -461,11 +460,12 @@ host_field_bool(struct evbus_host *host, const struct evbus_event_view *ev,
     const char *key, bool *out)
 {
 	const struct pyjson_node *v;
+	const char	*strs;
 	int		 rc;
 
 	if (out == NULL)
 		return -1;
-	if ((rc = host_field(host, ev, key, &v)) != 0)
+	if ((rc = host_field(host, ev, key, &v, &strs)) != 0)
 		return rc;
 	if (v->type != PYJSON_BOOL)
 		return -1;

@@ -983,6 +983,7 @@ read_delivery(struct worker *w, amqp_envelope_t *env, struct timeval *tv,
 
 	memset(&r, 0, sizeof(r));
 	memset(env, 0, sizeof(*env));
+	other->frame_type = 0;		/* nothing to handle, unless set */
 	r.reply_type = AMQP_RESPONSE_LIBRARY_EXCEPTION;
 	if ((st = amqp_simple_wait_frame_noblock(conn, &f, tv)) !=
 	    AMQP_STATUS_OK) {
