@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 #include <stdio.h>
@@ -270,6 +271,17 @@ run_daemon(const struct evbusd_opts *o)
 	int			 rc;
 
 	log_init(1, o->verbose, LOG_DAEMON);
+	/*
+	 * glibc's default threshold (128 KiB) for serving an allocation
+	 * from its own mapping rises to the size of each mapped chunk
+	 * freed, up to 32 MiB.  A status request's snapshot of the slots
+	 * is 3 MiB: after the first one, every later one came from the
+	 * heap, which then stayed 3 MiB bigger, and every worker forked
+	 * from then on kept those pages mapped.  A fixed threshold keeps
+	 * such transient buffers mapped and returned whole.  (Workers set
+	 * their own, see worker_run().)
+	 */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	if ((cfg = load_config(o->conf_path, EVBUS_CONF_ACCOUNTS)) == NULL)
 		return EVBUS_EX_CONFIG;
 	if (o->single)

@@ -733,6 +733,41 @@ mem_run() {
 	done
 	stop_evbusd
 }
+# mem_base: the bare rabbitmq-c consumer (ack multi 50, prefetch 100) on
+# the same preloaded events, as the yardstick for the rows above.  Asked
+# for one event more than there are, it stays connected once the queue
+# is empty: steady is sampled once its CPU time has not moved for 0.5 s.
+mem_base() {
+	local pid i cpu last=-1 same=0 out
+	"$CB" preload "$URL" bench.g "$CN" "$SIZE" || return 1
+	rm -f "$T/mem.base"
+	"$CB" baseline "$URL" bench.g $((CN + 1)) 100 50 > /dev/null 3<&- &
+	pid=$!
+	for i in $(seq 1 3000); do
+		sleep 0.1
+		smaps "$pid" >> "$T/mem.base"
+		cpu=$(awk '{ print $14 + $15 }' "/proc/$pid/stat" \
+		    2>/dev/null) || break
+		if [ "$cpu" = "$last" ] && [ "$cpu" -gt 0 ]; then
+			same=$((same + 1))
+			[ "$same" -ge 5 ] && break
+		else
+			same=0
+		fi
+		last=$cpu
+	done
+	sleep 1
+	out=$(smaps "$pid" | awk -v f="$T/mem.base" -v h="$(awk \
+	    '/^VmHWM:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)" '
+	    { sr = $1; sp = $2 }
+	    END { while ((getline l < f) > 0) { split(l, a, " ")
+	        if (a[1] > pr) pr = a[1]; if (a[2] > pp) pp = a[2] }
+	        if (h > pr) pr = h
+	        printf "%6d %6d %6d %6d", pr, sr, pp, sp }')
+	kill -TERM "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	printf '%-40s %s\n' "bare rabbitmq-c consumer" "$out"
+}
 # Allocations: evbusd under malloc_count.so (every process counts in its
 # own file, $T/mc/<pid>).  Two runs of 1 worker: on an empty queue until it
 # consumes (its count at start), then on the preloaded events until the
@@ -849,6 +884,7 @@ if want cost; then
 		printf '\n%-40s %6s %6s %6s %6s\n' \
 		    "memory, 2 workers, prefetch 100" \
 		    "RSS pk" "steady" "PSS pk" "steady"
+		mem_base
 		mem_run "no-op alone" "$T/plugins" ""
 		mem_run "no-op + 4 bundled" "$T/plugins-all" "$ALL_CONF"
 		echo "(KiB; peaks sampled every 100 ms, RSS peak at least VmHWM)"

@@ -532,6 +532,17 @@ kill -9 "$victim"
 echo "# killed worker 1 (pid $victim) at $(st 'd["events_consumed"]') of $((base + 600)) consumed"
 new_pid() { p=$(pid_of_index 1); [ -n "$p" ] && [ "$p" != "$victim" ]; }
 check "worker 1 restarted with a new pid" wait_for 20 new_pid
+# The status poller has been asking all along: what a status answer
+# allocates must not stay in the supervisor's heap, where every worker
+# forked later would keep it mapped (a 3 MiB snapshot of the slots did).
+heap_kib() { awk '/\[heap\]/ { h = 1; next } /^[0-9a-f]+-/ { h = 0 }
+    h && /^Rss:/ { s += $2 } END { print s + 0 }' "/proc/$1/smaps"; }
+hs=$(heap_kib "$SVPID"); hn=$(heap_kib "$(pid_of_index 1)")
+hw=$(heap_kib "$(pid_of_index 0)")
+heap_small() { [ "$hs" -gt 0 ] && [ "$hs" -lt 1536 ] && [ "$hw" -gt 0 ] &&
+    [ "$hn" -gt 0 ] && [ "$hn" -lt $((hw + 1024)) ]; }
+check "status polling left no big heap: supervisor $hs KiB, new worker 1 $hn KiB, worker 0 (forked before) $hw KiB" \
+    heap_small
 check "every one of the 600 events handled at least once" \
     wait_for 40 handled_all "$T_DIR/ev600.jsonl.ids" "$JSONL"
 stop_poller
