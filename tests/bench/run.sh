@@ -22,8 +22,9 @@
 #   cost      CPU per message (user+sys of every process, from their own
 #             accounting) of the bare consumer acking each message or in
 #             batches vs evbusd (no-op and jsonl handlers), RSS and PSS
-#             with the bundled handlers loaded, and heap allocations per
-#             message (malloc_count.so).
+#             with the bundled handlers loaded (and of the bare consumer
+#             on the same events), and heap allocations per message
+#             (malloc_count.so).
 # Every figure is the median of BENCH_RUNS runs (default 3).
 # Environment: BENCH_ONLY (sections to run, e.g. "consume latency"; all by
 # default: consume wait python latency restart cluster publish ordered
