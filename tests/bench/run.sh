@@ -693,6 +693,17 @@ smaps() {
 	awk '/^Rss:/ { r = $2 } /^Pss:/ { p = $2 } END { if (r) print r, p }' \
 	    "/proc/$1/smaps_rollup" 2>/dev/null
 }
+# mem_row LABEL PID SAMPLES: a row of peak and steady RSS and PSS of PID
+# from its samples (lines "Rss Pss"), its VmHWM and its smaps now.
+mem_row() {
+	printf '%-40s %s\n' "$1" "$(smaps "$2" | awk -v f="$3" -v h="$(awk \
+	    '/^VmHWM:/ { print $2 }' "/proc/$2/status" 2>/dev/null)" '
+	    { sr = $1; sp = $2 }
+	    END { while ((getline l < f) > 0) { split(l, a, " ")
+	        if (a[1] > pr) pr = a[1]; if (a[2] > pp) pp = a[2] }
+	        if (h > pr) pr = h
+	        printf "%6d %6d %6d %6d", pr, sr, pp, sp }')"
+}
 # mem_run LABEL PLUGINDIR HANDLERS: 2 workers, prefetch 100, the preloaded
 # events; peak RSS and PSS sampled every 100 ms while they are handled
 # (and the kernel's own peak RSS, VmHWM), steady 1 s after the last one.
@@ -701,7 +712,7 @@ smaps() {
 # KiB per worker over 50,000 events, which nothing here reads); it still
 # counts the events and says when the last one is handled.
 mem_run() {
-	local pid pids i rp
+	local pid pids i
 	CONF_NOOP_OUT= CONF_PLUGINS=$2 CONF_HANDLERS=$3 conf 2 100 0 "$CN"
 	rm -f "$T"/noop.* "$T/mem."*
 	"$CB" preload "$URL" bench.g "$CN" "$SIZE" || return 1
@@ -719,18 +730,12 @@ mem_run() {
 	exec 3<&-
 	sleep 1
 	for pid in $pids; do
-		rp=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status")
 		i=worker
 		[ "$pid" = "$EVBUSD_PID" ] && i=supervisor
 		# BENCH_MEM_SMAPS=DIR keeps each process's steady smaps.
 		[ -n "${BENCH_MEM_SMAPS:-}" ] && cp "/proc/$pid/smaps" \
 		    "$BENCH_MEM_SMAPS/${1//[^a-z0-9]/_}.$i.$pid" 2>/dev/null
-		printf '%-40s %s\n' "$1, $i" "$(smaps "$pid" | awk -v h="$rp" \
-		    -v f="$T/mem.$pid" '{ sr = $1; sp = $2 }
-		    END { while ((getline l < f) > 0) { split(l, a, " ")
-		        if (a[1] > pr) pr = a[1]; if (a[2] > pp) pp = a[2] }
-		        if (h > pr) pr = h
-		        printf "%6d %6d %6d %6d", pr, sr, pp, sp }')"
+		mem_row "$1, $i" "$pid" "$T/mem.$pid"
 	done
 	stop_evbusd
 }
@@ -739,7 +744,7 @@ mem_run() {
 # for one event more than there are, it stays connected once the queue
 # is empty: steady is sampled once its CPU time has not moved for 0.5 s.
 mem_base() {
-	local pid i cpu last=-1 same=0 out
+	local pid i cpu last=-1 same=0
 	"$CB" preload "$URL" bench.g "$CN" "$SIZE" || return 1
 	rm -f "$T/mem.base"
 	"$CB" baseline "$URL" bench.g $((CN + 1)) 100 50 > /dev/null 3<&- &
@@ -758,16 +763,9 @@ mem_base() {
 		last=$cpu
 	done
 	sleep 1
-	out=$(smaps "$pid" | awk -v f="$T/mem.base" -v h="$(awk \
-	    '/^VmHWM:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)" '
-	    { sr = $1; sp = $2 }
-	    END { while ((getline l < f) > 0) { split(l, a, " ")
-	        if (a[1] > pr) pr = a[1]; if (a[2] > pp) pp = a[2] }
-	        if (h > pr) pr = h
-	        printf "%6d %6d %6d %6d", pr, sr, pp, sp }')
+	mem_row "bare rabbitmq-c consumer" "$pid" "$T/mem.base"
 	kill -TERM "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
-	printf '%-40s %s\n' "bare rabbitmq-c consumer" "$out"
 }
 # Allocations: evbusd under malloc_count.so (every process counts in its
 # own file, $T/mc/<pid>).  Two runs of 1 worker: on an empty queue until it
